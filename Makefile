@@ -1,0 +1,53 @@
+# stallapp: `make run` to try it, `make test` to check it. Needs only Python 3.11+ and make.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+FLASK := $(BIN)/flask --app stallapp
+TRANSLATIONS := stallapp/translations
+
+.PHONY: run install install-test test lint format messages translations clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(VENV)/.installed: $(BIN)/python pyproject.toml
+	$(BIN)/pip install --quiet -e .
+	touch $@
+
+$(VENV)/.installed-test: $(VENV)/.installed pyproject.toml
+	$(BIN)/pip install --quiet -e '.[test,prod]'
+	touch $@
+
+install: $(VENV)/.installed translations
+
+install-test: $(VENV)/.installed-test translations
+
+## Compile the .po catalogues into the .mo files Flask-Babel reads.
+translations: $(VENV)/.installed
+	$(BIN)/pybabel compile --use-fuzzy --statistics -d $(TRANSLATIONS) 2>&1 | tail -n 1
+
+## Extract marked strings and merge them into every catalogue.
+messages: $(VENV)/.installed
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -o $(TRANSLATIONS)/messages.pot .
+	$(BIN)/pybabel update -i $(TRANSLATIONS)/messages.pot -d $(TRANSLATIONS) --no-fuzzy-matching
+
+run: install
+	$(FLASK) db upgrade
+	$(FLASK) demo-data --first-run
+	@echo "Serving on http://127.0.0.1:5000 (Ctrl+C to stop)"
+	$(FLASK) run --host 127.0.0.1 --port 5000
+
+lint: $(VENV)/.installed-test
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: $(VENV)/.installed-test
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+test: install-test lint
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache

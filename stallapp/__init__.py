@@ -1,0 +1,125 @@
+"""stallapp: literature stalls and public meetings for small campaigning groups."""
+
+import os
+import secrets
+from pathlib import Path
+
+from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from stallapp.config import DefaultConfig, from_environment
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def create_app(test_config: dict | None = None) -> Flask:
+    """Create the app: defaults, then ``instance/config.py``, the environment, then ``test_config``."""
+    app = Flask(
+        __name__,
+        instance_path=str(PROJECT_ROOT / "instance"),
+        instance_relative_config=True,
+        template_folder=str(PROJECT_ROOT / "templates"),
+        static_folder=str(PROJECT_ROOT / "static"),
+    )
+    app.config.from_object(DefaultConfig)
+    if test_config is None:
+        app.config.from_pyfile("config.py", silent=True)
+        app.config.update(from_environment())
+    else:
+        app.config.update(test_config)
+    os.makedirs(app.instance_path, exist_ok=True)
+    if not app.config["SQLALCHEMY_DATABASE_URI"]:
+        app.config["SQLALCHEMY_DATABASE_URI"] = (
+            f"sqlite:///{Path(app.instance_path) / 'stallapp.sqlite'}"
+        )
+    if not app.config.get("SECRET_KEY"):
+        app.config["SECRET_KEY"] = load_secret_key(Path(app.instance_path))
+    if app.config["PROXY_FIX_HOPS"]:
+        hops = app.config["PROXY_FIX_HOPS"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
+
+    register_extensions(app)
+    register_blueprints(app)
+    register_cli(app)
+    register_errorhandlers(app)
+    register_security_headers(app)
+    register_template_helpers(app)
+    return app
+
+
+def load_secret_key(instance_path: Path) -> str:
+    """Return the key kept in ``instance/secret_key``, generating it on the first start."""
+    key_file = instance_path / "secret_key"
+    if not key_file.exists():
+        descriptor = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(descriptor, "w") as handle:
+            handle.write(secrets.token_hex(32))
+    return key_file.read_text().strip()
+
+
+def register_extensions(app: Flask) -> None:
+    from stallapp.accounts.services import user_for_login_token
+    from stallapp.extensions import babel, csrf, db, limiter, login_manager, migrate
+    from stallapp.i18n import select_locale, select_timezone
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(Path(__file__).parent / "migrations"))
+    csrf.init_app(app)
+    limiter.init_app(app)
+    babel.init_app(app, locale_selector=select_locale, timezone_selector=select_timezone)
+
+    login_manager.init_app(app)
+    login_manager.login_view = "accounts.login"
+    login_manager.login_message_category = "info"
+    # The session holds a revocable server-side token; "strong" protection would log people
+    # out whenever a phone changes network, which at a stall is all the time.
+    login_manager.session_protection = "basic"
+
+    @login_manager.user_loader
+    def load_user(token: str):
+        return user_for_login_token(db.session, token)
+
+
+def register_blueprints(app: Flask) -> None:
+    from stallapp.accounts import admin_views, group_views
+    from stallapp.accounts import views as account_views
+
+    app.register_blueprint(account_views.bp)
+    app.register_blueprint(group_views.bp)
+    app.register_blueprint(admin_views.bp)
+
+
+def register_cli(app: Flask) -> None:
+    from stallapp.cli import commands
+
+    for command in commands:
+        app.cli.add_command(command)
+
+
+def register_errorhandlers(app: Flask) -> None:
+    from stallapp.errors import register_errorhandlers as register
+
+    register(app)
+
+
+def register_security_headers(app: Flask) -> None:
+    from stallapp.security import register_security_headers as register
+
+    register(app)
+
+
+def register_template_helpers(app: Flask) -> None:
+    from flask_babel import get_locale
+
+    from stallapp.accounts.services import groups_of
+    from stallapp.extensions import db
+    from stallapp.money import format_money
+
+    app.jinja_env.globals["format_money"] = format_money
+
+    @app.context_processor
+    def navigation():
+        from flask_login import current_user
+
+        user_groups = groups_of(db.session, current_user) if current_user.is_authenticated else []
+        return {"nav_groups": user_groups, "current_locale": str(get_locale())}

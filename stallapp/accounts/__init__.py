@@ -1,0 +1,1 @@
+"""Accounts: users, groups, memberships and roles, invitations, logins and password resets."""

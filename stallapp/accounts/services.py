@@ -1,0 +1,420 @@
+"""Account rules: logging in, login sessions, invitations, password resets, groups and roles.
+
+Every function takes the SQLAlchemy session, flushes rather than commits, and raises a
+:class:`~stallapp.errors.StallError` when a rule says no.
+"""
+
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from flask import current_app
+from flask_babel import gettext as _
+from sqlalchemy.orm import Session
+
+from stallapp.accounts.models import (
+    Group,
+    Invitation,
+    LoginSession,
+    Membership,
+    PasswordReset,
+    Role,
+    User,
+)
+from stallapp.accounts.passwords import (
+    burn_verification_time,
+    hash_password,
+    needs_rehash,
+    password_problem,
+    verify_password,
+)
+from stallapp.database import utcnow
+from stallapp.errors import InvalidToken, StallError, ValidationFailed
+from stallapp.money import is_valid_currency
+from stallapp.times import is_valid_timezone
+from stallapp.tokens import hash_token, new_token
+
+
+class LoginFailed(StallError):
+    code = "login_failed"
+
+
+class LastOrganiser(StallError):
+    code = "last_organiser"
+
+
+def normalise_email(email: str) -> str:
+    """Return the address as stored: trimmed and lower-cased."""
+    return email.strip().lower()
+
+
+def find_user_by_email(session: Session, email: str) -> User | None:
+    """Return the user with this address, or None."""
+    return session.scalar(sa.select(User).where(User.email == normalise_email(email)))
+
+
+def create_user(
+    session: Session, email: str, name: str, password: str, *, is_admin: bool = False
+) -> User:
+    """Create an account.
+
+    :raises ValidationFailed: when the password breaks the rules or the email is taken.
+    """
+    problem = password_problem(password)
+    if problem:
+        raise ValidationFailed(problem, code="weak_password")
+    if find_user_by_email(session, email):
+        raise ValidationFailed(_("An account with this email already exists."), code="email_taken")
+    user = User(
+        email=normalise_email(email),
+        name=name.strip(),
+        password_hash=hash_password(password),
+        is_admin=is_admin,
+    )
+    session.add(user)
+    session.flush()
+    return user
+
+
+def authenticate(session: Session, email: str, password: str) -> User:
+    """Return the enabled user with this email and password.
+
+    Unknown addresses and disabled accounts fail exactly like a wrong password, after the same
+    amount of hashing work, so neither the answer nor its timing tells who has an account.
+    A hash made with older parameters is upgraded on the way.
+
+    :raises LoginFailed: whatever the reason.
+    """
+    user = find_user_by_email(session, email)
+    if user is None:
+        burn_verification_time(password)
+        raise LoginFailed(_("Wrong email or password."))
+    if not verify_password(user.password_hash, password) or not user.is_enabled:
+        raise LoginFailed(_("Wrong email or password."))
+    if needs_rehash(user.password_hash):
+        user.password_hash = hash_password(password)
+    return user
+
+
+def start_login_session(session: Session, user: User, *, remember: bool) -> str:
+    """Record a new login for ``user`` and return the token the browser keeps."""
+    config = current_app.config
+    lifetime = config["REMEMBER_COOKIE_DURATION"] if remember else config["LOGIN_SESSION_LIFETIME"]
+    token, token_hash = new_token()
+    now = utcnow()
+    session.add(
+        LoginSession(
+            user_id=user.id,
+            token_hash=token_hash,
+            remember=remember,
+            created_at=now,
+            expires_at=now + lifetime,
+        )
+    )
+    session.flush()
+    user.login_token = token
+    return token
+
+
+def user_for_login_token(session: Session, token: str) -> User | None:
+    """Return the user of a live login session, or None when it ended, expired or is unknown."""
+    login = session.scalar(
+        sa.select(LoginSession).where(LoginSession.token_hash == hash_token(token))
+    )
+    if login is None or login.revoked_at is not None or login.expires_at <= utcnow():
+        return None
+    user = session.get(User, login.user_id)
+    if user is None or not user.is_enabled:
+        return None
+    user.login_token = token
+    return user
+
+
+def end_login_session(session: Session, token: str) -> None:
+    """End one login session (logging out)."""
+    session.execute(
+        sa.update(LoginSession)
+        .where(LoginSession.token_hash == hash_token(token), LoginSession.revoked_at.is_(None))
+        .values(revoked_at=utcnow())
+    )
+
+
+def end_all_login_sessions(session: Session, user: User, *, keep_token: str | None = None) -> None:
+    """End every login session of ``user``, except the one holding ``keep_token``."""
+    statement = sa.update(LoginSession).where(
+        LoginSession.user_id == user.id, LoginSession.revoked_at.is_(None)
+    )
+    if keep_token:
+        statement = statement.where(LoginSession.token_hash != hash_token(keep_token))
+    session.execute(statement.values(revoked_at=utcnow()))
+
+
+def change_password(
+    session: Session, user: User, current_password: str, new_password: str
+) -> None:
+    """Set a new password and end the user's other login sessions.
+
+    :raises ValidationFailed: code ``wrong_password`` or ``weak_password``.
+    """
+    if not verify_password(user.password_hash, current_password):
+        raise ValidationFailed(_("Your current password is not right."), code="wrong_password")
+    problem = password_problem(new_password)
+    if problem:
+        raise ValidationFailed(problem, code="weak_password")
+    user.password_hash = hash_password(new_password)
+    end_all_login_sessions(session, user, keep_token=user.login_token)
+
+
+def set_user_enabled(session: Session, user: User, enabled: bool) -> None:
+    """Enable or disable an account; disabling ends all its login sessions."""
+    user.is_enabled = enabled
+    if not enabled:
+        end_all_login_sessions(session, user)
+
+
+# Password reset
+
+
+def request_password_reset(session: Session, email: str) -> tuple[User, str] | None:
+    """Create a reset link for the account with this email; None when there is no such account.
+
+    The caller answers the same either way.
+    """
+    user = find_user_by_email(session, email)
+    token, token_hash = new_token()
+    if user is None or not user.is_enabled:
+        return None
+    session.add(
+        PasswordReset(
+            user_id=user.id,
+            token_hash=token_hash,
+            expires_at=utcnow() + current_app.config["PASSWORD_RESET_LIFETIME"],
+        )
+    )
+    session.flush()
+    return user, token
+
+
+def _live_reset(session: Session, token: str, *, lock: bool = False) -> PasswordReset:
+    statement = sa.select(PasswordReset).where(PasswordReset.token_hash == hash_token(token))
+    if lock:
+        statement = statement.with_for_update()
+    reset = session.scalar(statement)
+    if reset is None or reset.used_at is not None or reset.expires_at <= utcnow():
+        raise InvalidToken()
+    return reset
+
+
+def check_password_reset(session: Session, token: str) -> User:
+    """Return the user a reset link is for.
+
+    :raises InvalidToken: when the link is unknown, used or expired.
+    """
+    return _live_reset(session, token).user
+
+
+def reset_password(session: Session, token: str, new_password: str) -> User:
+    """Use a reset link to set a new password; ends every login session of the account.
+
+    :raises InvalidToken: when the link is unknown, used or expired.
+    :raises ValidationFailed: when the new password breaks the rules.
+    """
+    reset = _live_reset(session, token, lock=True)
+    problem = password_problem(new_password)
+    if problem:
+        raise ValidationFailed(problem, code="weak_password")
+    used = session.execute(
+        sa.update(PasswordReset)
+        .where(PasswordReset.id == reset.id, PasswordReset.used_at.is_(None))
+        .values(used_at=utcnow())
+    )
+    if used.rowcount != 1:
+        raise InvalidToken()
+    user = reset.user
+    user.password_hash = hash_password(new_password)
+    end_all_login_sessions(session, user)
+    return user
+
+
+# Groups, memberships and invitations
+
+
+@dataclass(frozen=True)
+class GroupSettings:
+    name: str
+    slug: str
+    timezone: str
+    currency: str
+    language: str
+
+
+def create_group(session: Session, settings: GroupSettings) -> Group:
+    """Create a group.
+
+    :raises ValidationFailed: codes ``slug_taken``, ``bad_timezone``, ``bad_currency``.
+    """
+    if not is_valid_timezone(settings.timezone):
+        raise ValidationFailed(_("Unknown time zone."), code="bad_timezone")
+    if not is_valid_currency(settings.currency):
+        raise ValidationFailed(_("Unknown currency code."), code="bad_currency")
+    if session.scalar(sa.select(Group.id).where(Group.slug == settings.slug)):
+        raise ValidationFailed(_("This short name is already used."), code="slug_taken")
+    group = Group(
+        name=settings.name.strip(),
+        slug=settings.slug,
+        timezone=settings.timezone,
+        currency=settings.currency,
+        language=settings.language,
+    )
+    session.add(group)
+    session.flush()
+    return group
+
+
+def membership_of(session: Session, user: User, group: Group) -> Membership | None:
+    """Return ``user``'s membership of ``group``, or None."""
+    return session.scalar(
+        sa.select(Membership).where(Membership.user_id == user.id, Membership.group_id == group.id)
+    )
+
+
+def groups_of(session: Session, user: User) -> list[tuple[Group, Role]]:
+    """Return the user's groups with their role in each, by group name."""
+    rows = session.execute(
+        sa.select(Group, Membership.role)
+        .join(Membership, Membership.group_id == Group.id)
+        .where(Membership.user_id == user.id)
+        .order_by(Group.name)
+    )
+    return [(group, role) for group, role in rows]
+
+
+def add_membership(session: Session, user: User, group: Group, role: Role) -> Membership:
+    """Put ``user`` in ``group`` with ``role``; an existing membership is raised, never lowered."""
+    membership = membership_of(session, user, group)
+    if membership is None:
+        membership = Membership(user=user, group=group, role=role)
+        session.add(membership)
+    elif role.allows(membership.role) and role != membership.role:
+        membership.role = role
+    session.flush()
+    return membership
+
+
+def members_of(session: Session, group: Group) -> list[Membership]:
+    """Return the group's memberships with their users, organisers first, then by name."""
+    return list(
+        session.scalars(
+            sa.select(Membership)
+            .join(User)
+            .where(Membership.group_id == group.id)
+            .order_by(Membership.role.desc(), User.name)
+            .options(sa.orm.contains_eager(Membership.user))
+        )
+    )
+
+
+def _organiser_count(session: Session, group: Group) -> int:
+    return session.scalar(
+        sa.select(sa.func.count())
+        .select_from(Membership)
+        .where(Membership.group_id == group.id, Membership.role == Role.ORGANISER)
+    )
+
+
+def change_role(session: Session, membership: Membership, role: Role) -> None:
+    """Change a member's role in a group.
+
+    :raises LastOrganiser: when that would leave the group without an organiser.
+    """
+    if membership.role == Role.ORGANISER and role != Role.ORGANISER:
+        if _organiser_count(session, membership.group) <= 1:
+            raise LastOrganiser(_("A group needs at least one organiser."))
+    membership.role = role
+    session.flush()
+
+
+def remove_member(session: Session, membership: Membership) -> None:
+    """Take a member out of a group.
+
+    :raises LastOrganiser: when they are the group's only organiser.
+    """
+    if membership.role == Role.ORGANISER and _organiser_count(session, membership.group) <= 1:
+        raise LastOrganiser(_("A group needs at least one organiser."))
+    session.delete(membership)
+    session.flush()
+
+
+def invite(
+    session: Session, group: Group, email: str, role: Role, invited_by: User | None
+) -> tuple[Invitation, str]:
+    """Create an invitation into ``group`` and return it with the token for its link."""
+    token, token_hash = new_token()
+    invitation = Invitation(
+        group=group,
+        email=normalise_email(email),
+        role=role,
+        invited_by=invited_by,
+        token_hash=token_hash,
+        expires_at=utcnow() + current_app.config["INVITATION_LIFETIME"],
+    )
+    session.add(invitation)
+    session.flush()
+    return invitation, token
+
+
+def pending_invitations(session: Session, group: Group) -> list[Invitation]:
+    """Return the group's invitations that can still be accepted, newest first."""
+    return list(
+        session.scalars(
+            sa.select(Invitation)
+            .where(
+                Invitation.group_id == group.id,
+                Invitation.accepted_at.is_(None),
+                Invitation.expires_at > utcnow(),
+            )
+            .order_by(Invitation.created_at.desc())
+        )
+    )
+
+
+def live_invitation(session: Session, token: str) -> Invitation:
+    """Return the invitation a link is for.
+
+    :raises InvalidToken: when it is unknown, accepted already or expired.
+    """
+    invitation = session.scalar(
+        sa.select(Invitation).where(Invitation.token_hash == hash_token(token))
+    )
+    if invitation is None or invitation.accepted_at is not None:
+        raise InvalidToken()
+    if invitation.expires_at <= utcnow():
+        raise InvalidToken()
+    return invitation
+
+
+def accept_invitation(
+    session: Session, token: str, *, name: str | None = None, password: str | None = None
+) -> User:
+    """Accept an invitation: create the account (new address) or add the membership (known one).
+
+    The link was sent to the address, so holding it proves the address; a known user needs no
+    password here.
+
+    :raises InvalidToken: when the link is unknown, used or expired.
+    :raises ValidationFailed: when a new account's name or password is missing or too weak.
+    """
+    invitation = live_invitation(session, token)
+    claimed = session.execute(
+        sa.update(Invitation)
+        .where(Invitation.id == invitation.id, Invitation.accepted_at.is_(None))
+        .values(accepted_at=utcnow())
+    )
+    if claimed.rowcount != 1:
+        raise InvalidToken()
+    user = find_user_by_email(session, invitation.email)
+    if user is None:
+        if not name or not name.strip():
+            raise ValidationFailed(_("Please give your name."), code="name_missing")
+        user = create_user(session, invitation.email, name, password or "")
+    add_membership(session, user, invitation.group, invitation.role)
+    return user

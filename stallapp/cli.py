@@ -1,0 +1,52 @@
+"""Command-line tasks: ``flask --app stallapp <command>``."""
+
+import click
+from flask.cli import with_appcontext
+
+from stallapp.accounts import services
+from stallapp.demo import DEMO_LOGINS, DEMO_PASSWORD, has_any_user, load_demo_data
+from stallapp.errors import StallError
+from stallapp.extensions import db
+
+
+@click.command("create-admin")
+@click.argument("email")
+@click.option("--name", default="Admin", help="Display name of the new admin.")
+@click.password_option(help="Prompted for when not given.")
+@with_appcontext
+def create_admin(email: str, name: str, password: str) -> None:
+    """Create a site admin account, or make an existing account admin."""
+    user = services.find_user_by_email(db.session, email)
+    if user is not None:
+        user.is_admin = True
+        db.session.commit()
+        click.echo(f"{user.email} is now a site admin.")
+        return
+    try:
+        user = services.create_user(db.session, email, name, password, is_admin=True)
+    except StallError as error:
+        db.session.rollback()
+        raise click.ClickException(error.message) from error
+    db.session.commit()
+    click.echo(f"Created site admin {user.email}.")
+
+
+@click.command("demo-data")
+@click.option(
+    "--first-run", is_flag=True, help="Load only into an empty database (used by `make run`)."
+)
+@with_appcontext
+def demo_data(first_run: bool) -> None:
+    """Load the demo groups, accounts and data (safe to run again)."""
+    if first_run and has_any_user(db.session):
+        click.echo("Database already has accounts; demo data not loaded.")
+    else:
+        load_demo_data(db.session)
+        db.session.commit()
+        click.echo("Demo data loaded.")
+    click.echo(f"Demo logins (password '{DEMO_PASSWORD}', demo only):")
+    for login in DEMO_LOGINS:
+        click.echo(f"  {login.email:<28} {login.description}")
+
+
+commands = [create_admin, demo_data]

@@ -1,0 +1,81 @@
+"""Declarative base, UTC timestamps and small query helpers shared by every model."""
+
+from datetime import UTC, datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.types import TypeDecorator
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def utcnow() -> datetime:
+    """Return the current time as an aware UTC datetime."""
+    return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator):
+    """A timestamp stored as naive UTC and always read back as an aware UTC datetime.
+
+    SQLite keeps no zone, PostgreSQL's ``timestamp`` neither; storing naive UTC everywhere keeps the
+    two databases identical, and this type makes sure nothing local ever gets in or out.
+    """
+
+    impl = sa.DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given where a UTC instant is required")
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value, dialect):
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = sa.MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class TimestampMixin:
+    """Adds ``created_at``, set when the row is inserted (a callable default, not import time)."""
+
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, nullable=False)
+
+
+class StatementCounter:
+    """Counts the SQL statements an engine runs while it is active; used by query-budget tests
+    and by the benchmarks.
+
+    >>> with StatementCounter(db.engine) as counter:
+    ...     client.get("/")
+    >>> counter.count
+    """
+
+    def __init__(self, engine: sa.Engine):
+        self.engine = engine
+        self.statements: list[str] = []
+
+    @property
+    def count(self) -> int:
+        return len(self.statements)
+
+    def _record(self, conn, cursor, statement, parameters, context, executemany) -> None:
+        self.statements.append(statement)
+
+    def __enter__(self) -> "StatementCounter":
+        sa.event.listen(self.engine, "before_cursor_execute", self._record)
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        sa.event.remove(self.engine, "before_cursor_execute", self._record)

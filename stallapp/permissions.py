@@ -1,0 +1,113 @@
+"""The one place that decides who may open which view.
+
+Every view is either listed in :data:`PUBLIC_ENDPOINTS` or wrapped by one of the guards below,
+which load the group from the URL, answer 404 to anyone outside it (so its existence does not
+leak) and 403 to a member whose role is too low. ``tests/test_permissions_routes.py`` walks
+``app.url_map`` and fails on any view that is neither.
+"""
+
+import logging
+from collections.abc import Callable
+from functools import wraps
+
+import sqlalchemy as sa
+from flask import abort, g
+from flask_login import current_user
+
+from stallapp.accounts.models import Group, Membership, Role
+from stallapp.extensions import db, login_manager
+
+log = logging.getLogger(__name__)
+
+#: Endpoints anyone may open without logging in.
+PUBLIC_ENDPOINTS = frozenset(
+    {
+        "static",
+        "accounts.login",
+        "accounts.forgot_password",
+        "accounts.reset_password",
+        "accounts.accept_invitation",
+    }
+)
+
+#: Attribute set on every guarded view, read by the route-walking test.
+PERMISSION_ATTRIBUTE = "required_permission"
+
+
+def _mark(view: Callable, permission: str) -> Callable:
+    setattr(view, PERMISSION_ATTRIBUTE, permission)
+    return view
+
+
+def login_required(view: Callable) -> Callable:
+    """Let any logged-in user in (their own pages: dashboard, account settings)."""
+
+    @wraps(view)
+    def guarded(*args, **kwargs):
+        if not current_user.is_authenticated:
+            return login_manager.unauthorized()
+        return view(*args, **kwargs)
+
+    return _mark(guarded, "login")
+
+
+def admin_required(view: Callable) -> Callable:
+    """Let site admins in; everyone else logged in gets 403."""
+
+    @wraps(view)
+    def guarded(*args, **kwargs):
+        if not current_user.is_authenticated:
+            return login_manager.unauthorized()
+        if not current_user.is_admin:
+            log.warning("denied: user %s is not an admin", current_user.id)
+            abort(403)
+        return view(*args, **kwargs)
+
+    return _mark(guarded, "admin")
+
+
+def group_role_required(role: Role) -> Callable[[Callable], Callable]:
+    """Load the group named by ``<group_slug>`` and let in its members with at least ``role``.
+
+    The view receives ``group`` instead of ``group_slug``; ``g.group`` and ``g.membership`` are set
+    for templates.
+    """
+
+    def decorate(view: Callable) -> Callable:
+        @wraps(view)
+        def guarded(*args, group_slug: str, **kwargs):
+            if not current_user.is_authenticated:
+                return login_manager.unauthorized()
+            row = db.session.execute(
+                sa.select(Group, Membership)
+                .join(Membership, Membership.group_id == Group.id)
+                .where(Group.slug == group_slug, Membership.user_id == current_user.id)
+            ).first()
+            if row is None:
+                log.warning("denied: user %s is not in group %r", current_user.id, group_slug)
+                abort(404)
+            group, membership = row
+            if not membership.role.allows(role):
+                log.warning("denied: user %s is not %s of %r", current_user.id, role, group_slug)
+                abort(403)
+            g.group = group
+            g.membership = membership
+            return view(*args, group=group, **kwargs)
+
+        return _mark(guarded, f"group:{role.value}")
+
+    return decorate
+
+
+member_required = group_role_required(Role.MEMBER)
+organiser_required = group_role_required(Role.ORGANISER)
+
+
+def get_in_group_or_404(model: type, object_id: int, group: Group):
+    """Return the ``model`` row with ``object_id`` if it belongs to ``group``; 404 otherwise."""
+    found = db.session.scalar(
+        sa.select(model).where(model.id == object_id, model.group_id == group.id)
+    )
+    if found is None:
+        abort(404)
+    return found

@@ -1,0 +1,212 @@
+"""Fixtures: an app per test on a clean database (SQLite, and PostgreSQL when it answers)."""
+
+import os
+import re
+
+import pytest
+import sqlalchemy as sa
+from flask.testing import FlaskClient
+
+from stallapp import create_app
+from stallapp.accounts import services
+from stallapp.accounts.models import Role
+from stallapp.database import StatementCounter
+from stallapp.extensions import db as _db
+from stallapp.mail import outbox
+
+DEFAULT_POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+PASSWORD = "correct horse battery"
+
+
+def postgres_url() -> str:
+    return os.environ.get("TEST_DATABASE_URL", DEFAULT_POSTGRES_URL)
+
+
+_postgres_state: dict = {}
+
+
+def postgres_available() -> bool:
+    """Tell whether the test PostgreSQL answers; cached for the session."""
+    if "available" not in _postgres_state:
+        engine = sa.create_engine(postgres_url(), connect_args={"connect_timeout": 3})
+        try:
+            with engine.connect() as connection:
+                connection.execute(sa.text("select 1"))
+            _postgres_state["available"] = True
+        except sa.exc.OperationalError:
+            _postgres_state["available"] = False
+        finally:
+            engine.dispose()
+    return _postgres_state["available"]
+
+
+def require_postgres_or_skip() -> None:
+    if postgres_available():
+        return
+    if os.environ.get("REQUIRE_POSTGRES") == "1":
+        pytest.fail(f"PostgreSQL is required (REQUIRE_POSTGRES=1) but {postgres_url()} is unreachable")
+    pytest.skip("PostgreSQL unreachable; set TEST_DATABASE_URL or start it")
+
+
+def base_test_config(database_url: str) -> dict:
+    return {
+        "TESTING": True,
+        "SECRET_KEY": "test-only-secret",
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "WTF_CSRF_ENABLED": False,
+        "MAIL_SERVER": "",
+        "SERVER_NAME": "stall.test",
+        # Cheap hashing keeps the suite fast; production uses argon2-cffi's defaults.
+        "ARGON2_TIME_COST": 1,
+        "ARGON2_MEMORY_COST": 1024,
+        "ARGON2_PARALLELISM": 1,
+    }
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def backend(request) -> str:
+    if request.param == "postgresql":
+        require_postgres_or_skip()
+    return request.param
+
+
+@pytest.fixture
+def database_url(backend, tmp_path) -> str:
+    if backend == "sqlite":
+        return f"sqlite:///{tmp_path / 'test.sqlite'}"
+    return postgres_url()
+
+
+@pytest.fixture
+def app_config(database_url) -> dict:
+    """The test mapping given to ``create_app``; tests may change it before ``app`` is built."""
+    return base_test_config(database_url)
+
+
+class FreshContextClient(FlaskClient):
+    """A test client whose every request runs in its own app context, as in production.
+
+    The test itself holds an app context for ``db.session``; without this, requests would share
+    that context, its database session and ``g`` (where Flask-Login caches the user).
+    """
+
+    def open(self, *args, **kwargs):
+        with self.application.app_context():
+            return super().open(*args, **kwargs)
+
+
+@pytest.fixture
+def app(app_config, backend):
+    app = create_app(app_config)
+    app.test_client_class = FreshContextClient
+    with app.app_context():
+        if backend == "postgresql" and not _postgres_state.get("schema_fresh"):
+            _db.drop_all()
+            _postgres_state["schema_fresh"] = True
+        _db.create_all()
+        yield app
+        _db.session.remove()
+        if backend == "postgresql":
+            tables = ", ".join(f'"{table.name}"' for table in _db.metadata.sorted_tables)
+            with _db.engine.begin() as connection:
+                connection.execute(sa.text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+        _db.engine.dispose()
+
+
+@pytest.fixture
+def db(app):
+    return _db
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+@pytest.fixture
+def mail(app):
+    """The outbox: messages the app would have sent."""
+    box = outbox()
+    box.clear()
+    return box
+
+
+@pytest.fixture
+def make_group(db):
+    counter = iter(range(1, 10_000))
+
+    def make(slug=None, timezone="Europe/London", currency="GBP", language="en", name=None):
+        number = next(counter)
+        slug = slug or f"group{number}"
+        group = services.create_group(
+            db.session,
+            services.GroupSettings(
+                name=name or f"Group {slug}",
+                slug=slug,
+                timezone=timezone,
+                currency=currency,
+                language=language,
+            ),
+        )
+        db.session.commit()
+        return group
+
+    return make
+
+
+@pytest.fixture
+def make_user(db):
+    counter = iter(range(1, 10_000))
+
+    def make(email=None, name=None, password=PASSWORD, groups=None, is_admin=False):
+        number = next(counter)
+        user = services.create_user(
+            db.session,
+            email or f"user{number}@example.org",
+            name or f"User {number}",
+            password,
+            is_admin=is_admin,
+        )
+        for group, role in (groups or {}).items():
+            services.add_membership(db.session, user, group, Role(role))
+        db.session.commit()
+        return user
+
+    return make
+
+
+@pytest.fixture
+def login_as(client):
+    """Log the test client in as ``user`` through the real login form."""
+
+    def login(user, password=PASSWORD, remember=False):
+        data = {"email": user.email, "password": password}
+        if remember:
+            data["remember"] = "y"
+        response = client.post("/login", data=data)
+        assert response.status_code == 302, "login failed"
+        return response
+
+    return login
+
+
+@pytest.fixture
+def count_statements(db):
+    """``with count_statements() as counter: ...`` then ``counter.count``."""
+    return lambda: StatementCounter(db.engine)
+
+
+def link_in(message) -> str:
+    """Return the first http(s) link in an email's body."""
+    match = re.search(r"https?://\S+", message.body)
+    assert match, f"no link in {message.body!r}"
+    return match.group(0)
+
+
+def path_of(link: str) -> str:
+    return re.sub(r"^https?://[^/]+", "", link)
