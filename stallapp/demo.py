@@ -9,7 +9,7 @@ from stallapp.accounts import services
 from stallapp.accounts.models import Group, Role, User
 
 #: Printed by ``make run`` and listed in README; demo only, never for a real installation.
-DEMO_PASSWORD = "stallapp-demo"
+DEMO_PASSWORD = "stallapp-demo"  # noqa: S105 - published demo credential
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ log = logging.getLogger(__name__)
 
 
 class StallError(Exception):
-    """A business rule said no. ``code`` is stable for tests and callers; ``message`` is for people."""
+    """A business rule said no: ``code`` is stable for callers, ``message`` is for people."""
 
     code = "error"
     default_message = _l("That could not be done.")

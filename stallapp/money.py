@@ -11,8 +11,11 @@ _KNOWN_CURRENCIES = frozenset(list_currencies())
 
 def is_valid_currency(code: str) -> bool:
     """Tell whether ``code`` is an ISO 4217 currency code."""
-    return isinstance(code, str) and len(code) == 3 and code.upper() == code and (
-        code in _KNOWN_CURRENCIES
+    return (
+        isinstance(code, str)
+        and len(code) == 3
+        and code.upper() == code
+        and (code in _KNOWN_CURRENCIES)
     )
 
 

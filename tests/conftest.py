@@ -44,7 +44,9 @@ def require_postgres_or_skip() -> None:
     if postgres_available():
         return
     if os.environ.get("REQUIRE_POSTGRES") == "1":
-        pytest.fail(f"PostgreSQL is required (REQUIRE_POSTGRES=1) but {postgres_url()} is unreachable")
+        pytest.fail(
+            f"PostgreSQL is required (REQUIRE_POSTGRES=1) but {postgres_url()} is unreachable"
+        )
     pytest.skip("PostgreSQL unreachable; set TEST_DATABASE_URL or start it")
 
 

@@ -46,7 +46,9 @@ def groups():
             form.slug.errors.append(error.message)
         else:
             db.session.commit()
-            flash(_("Group %(name)s created. Now invite its organiser.", name=group.name), "success")
+            flash(
+                _("Group %(name)s created. Now invite its organiser.", name=group.name), "success"
+            )
             return redirect(url_for("admin.group", slug=group.slug))
     all_groups = db.session.scalars(sa.select(Group).order_by(Group.name)).all()
     return render_template("admin/groups.html", form=form, groups=all_groups)

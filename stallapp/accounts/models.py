@@ -29,7 +29,9 @@ ROLE_RANKS = {Role.MEMBER: 1, Role.ORGANISER: 2}
 
 def role_column_type() -> sa.Enum:
     """Store a role as its plain string value (a CHECK-free VARCHAR on every database)."""
-    return sa.Enum(Role, native_enum=False, length=20, values_callable=lambda e: [r.value for r in e])
+    return sa.Enum(
+        Role, native_enum=False, length=20, values_callable=lambda e: [r.value for r in e]
+    )
 
 
 class User(TimestampMixin, db.Model):
@@ -101,8 +103,7 @@ class Membership(TimestampMixin, db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(sa.ForeignKey("user.id", ondelete="CASCADE"), index=True)
     group_id: Mapped[int] = mapped_column(sa.ForeignKey("group.id", ondelete="CASCADE"), index=True)
-    role: Mapped[Role] = mapped_column(
-role_column_type())
+    role: Mapped[Role] = mapped_column(role_column_type())
 
     user: Mapped[User] = relationship(back_populates="memberships")
     group: Mapped[Group] = relationship(back_populates="memberships")
@@ -137,11 +138,8 @@ class Invitation(TimestampMixin, db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     group_id: Mapped[int] = mapped_column(sa.ForeignKey("group.id", ondelete="CASCADE"), index=True)
     email: Mapped[str] = mapped_column(sa.String(254))
-    role: Mapped[Role] = mapped_column(
-role_column_type())
-    invited_by_id: Mapped[int | None] = mapped_column(
-        sa.ForeignKey("user.id", ondelete="SET NULL")
-    )
+    role: Mapped[Role] = mapped_column(role_column_type())
+    invited_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id", ondelete="SET NULL"))
     token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
     accepted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

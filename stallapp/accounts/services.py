@@ -148,9 +148,7 @@ def end_all_login_sessions(session: Session, user: User, *, keep_token: str | No
     session.execute(statement.values(revoked_at=utcnow()))
 
 
-def change_password(
-    session: Session, user: User, current_password: str, new_password: str
-) -> None:
+def change_password(session: Session, user: User, current_password: str, new_password: str) -> None:
     """Set a new password and end the user's other login sessions.
 
     :raises ValidationFailed: code ``wrong_password`` or ``weak_password``.
@@ -326,9 +324,9 @@ def change_role(session: Session, membership: Membership, role: Role) -> None:
 
     :raises LastOrganiser: when that would leave the group without an organiser.
     """
-    if membership.role == Role.ORGANISER and role != Role.ORGANISER:
-        if _organiser_count(session, membership.group) <= 1:
-            raise LastOrganiser(_("A group needs at least one organiser."))
+    stepping_down = membership.role == Role.ORGANISER and role != Role.ORGANISER
+    if stepping_down and _organiser_count(session, membership.group) <= 1:
+        raise LastOrganiser(_("A group needs at least one organiser."))
     membership.role = role
     session.flush()
 

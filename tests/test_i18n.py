@@ -1,0 +1,45 @@
+"""Languages: the user's setting, the browser's preference, and locale-aware money."""
+
+import pytest
+
+from stallapp.money import format_money, parse_money, to_decimal
+
+
+def test_browser_preference_picks_french(client):
+    page = client.get("/login", headers={"Accept-Language": "fr-CA,fr;q=0.9"}).get_data(
+        as_text=True
+    )
+    assert "Se connecter" in page
+    assert 'lang="fr' in page
+
+
+def test_english_by_default(client):
+    page = client.get("/login").get_data(as_text=True)
+    assert "Log in" in page
+
+
+def test_user_setting_beats_the_browser(client, make_user, login_as, db):
+    user = make_user()
+    user.locale = "fr"
+    db.session.commit()
+    login_as(user)
+    page = client.get("/account", headers={"Accept-Language": "en"}).get_data(as_text=True)
+    assert "Se déconnecter" in page
+
+
+def test_money_is_formatted_for_the_locale(app):
+    with app.app_context(), app.test_request_context(headers={"Accept-Language": "en-GB"}):
+        assert format_money(1200, "GBP") == "£12.00"
+    with app.app_context(), app.test_request_context(headers={"Accept-Language": "fr"}):
+        assert format_money(1250, "CAD").replace("\u202f", " ").replace("\xa0", " ") == "12,50 $CA"
+
+
+def test_money_minor_units_by_currency():
+    assert str(to_decimal(1500, "GBP")) == "15.00"
+    assert str(to_decimal(1500, "JPY")) == "1500"
+    assert parse_money("12,50", "EUR") == 1250
+    assert parse_money(" 3 ", "USD") == 300
+    with pytest.raises(ValueError):
+        parse_money("1.234", "GBP")
+    with pytest.raises(ValueError):
+        parse_money("ten", "GBP")

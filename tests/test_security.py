@@ -1,0 +1,207 @@
+"""Headers, cookies, redirects after login, CSRF and rate limits."""
+
+import pytest
+
+from stallapp import create_app
+from stallapp.security import is_safe_next
+from tests.conftest import PASSWORD
+
+
+@pytest.mark.parametrize(
+    "target",
+    [
+        "//evil.example",
+        "/\\evil.example",
+        "\\\\evil.example",
+        "https://evil.example/",
+        "http:evil.example",
+        "javascript:alert(1)",
+        "JaVaScRiPt:alert(1)",
+        "data:text/html,hi",
+        "/\t/evil.example",
+        "evil.example",
+        "",
+        None,
+    ],
+)
+def test_unsafe_next_targets_are_refused(target):
+    assert not is_safe_next(target)
+
+
+@pytest.mark.parametrize("target", ["/", "/groups/uk/", "/account?tab=password"])
+def test_relative_paths_are_accepted(target):
+    assert is_safe_next(target)
+
+
+def test_login_ignores_an_offsite_next(client, make_user):
+    user = make_user()
+    response = client.post(
+        "/login?next=//evil.example/steal", data={"email": user.email, "password": PASSWORD}
+    )
+    assert response.headers["Location"] == "/"
+
+
+def test_login_follows_a_local_next(client, make_user):
+    user = make_user()
+    response = client.post("/login?next=/account", data={"email": user.email, "password": PASSWORD})
+    assert response.headers["Location"] == "/account"
+
+
+def test_html_responses_carry_the_security_headers(client):
+    response = client.get("/login")
+    csp = response.headers["Content-Security-Policy"]
+    for part in ("object-src 'none'", "base-uri 'none'", "frame-ancestors 'none'"):
+        assert part in csp
+    assert "unsafe-inline" not in csp
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    assert response.headers["Referrer-Policy"] == "same-origin"
+    assert "Strict-Transport-Security" not in response.headers
+
+
+def test_logged_in_pages_are_not_stored(client, make_user, login_as):
+    login_as(make_user())
+    assert client.get("/").headers["Cache-Control"] == "no-store"
+    assert client.get("/account").headers["Cache-Control"] == "no-store"
+
+
+def test_no_inline_script_or_style_in_pages(client, make_user, login_as):
+    login_as(make_user(is_admin=True))
+    for url in ("/", "/account", "/admin/groups", "/admin/users"):
+        page = client.get(url).get_data(as_text=True)
+        assert "<script>" not in page and "<style" not in page and " style=" not in page, url
+
+
+def test_hsts_over_https(client):
+    response = client.get("/login", base_url="https://stall.test")
+    assert response.headers["Strict-Transport-Security"].startswith("max-age=")
+
+
+def test_session_cookie_flags(client, make_user, login_as):
+    response = login_as(make_user())
+    cookie = [
+        value for value in response.headers.getlist("Set-Cookie") if value.startswith("session=")
+    ]
+    assert cookie and "HttpOnly" in cookie[0] and "SameSite=Lax" in cookie[0]
+    assert "Secure" not in cookie[0]
+
+
+def test_cookies_are_secure_when_the_public_url_is_https(app_config, make_user):
+    app = create_app({**app_config, "PUBLIC_BASE_URL": "https://stall.example.org"})
+    assert app.config["SESSION_COOKIE_SECURE"] is True
+    assert app.config["REMEMBER_COOKIE_SECURE"] is True
+
+
+def test_logout_is_post_only(client, make_user, login_as):
+    login_as(make_user())
+    assert client.get("/logout").status_code == 405
+    assert client.get("/").status_code == 200
+
+
+def test_friendly_404(client):
+    response = client.get("/no/such/page")
+    assert response.status_code == 404
+    assert "Page not found" in response.get_data(as_text=True)
+
+
+def test_friendly_500(app, client):
+    app.config["PROPAGATE_EXCEPTIONS"] = False
+
+    @app.get("/boom-for-test")
+    def boom():
+        raise RuntimeError("boom")
+
+    response = client.get("/boom-for-test")
+    assert response.status_code == 500
+    assert "Something went wrong" in response.get_data(as_text=True)
+
+
+def test_proxy_fix_is_off_unless_configured(app_config):
+    plain = create_app(app_config)
+    proxied = create_app({**app_config, "PROXY_FIX_HOPS": 1})
+    headers = {"X-Forwarded-Proto": "https"}
+    assert (
+        "Strict-Transport-Security"
+        not in plain.test_client().get("/login", headers=headers).headers
+    )
+    assert (
+        "Strict-Transport-Security" in proxied.test_client().get("/login", headers=headers).headers
+    )
+
+
+class TestCsrf:
+    @pytest.fixture
+    def app_config(self, app_config):
+        return {**app_config, "WTF_CSRF_ENABLED": True}
+
+    def test_post_without_token_is_refused_and_changes_nothing(self, client, make_user):
+        user = make_user()
+        response = client.post("/login", data={"email": user.email, "password": PASSWORD})
+        assert response.status_code == 400
+        assert "The form may have expired" in response.get_data(as_text=True)
+
+    def test_every_post_route_needs_the_token(self, app, make_user):
+        admin = make_user(is_admin=True)
+        client = app.test_client()
+        page = client.get("/login").get_data(as_text=True)
+        token = page.split('name="csrf_token" type="hidden" value="')[1].split('"')[0]
+        response = client.post(
+            "/login", data={"email": admin.email, "password": PASSWORD, "csrf_token": token}
+        )
+        assert response.status_code == 302
+        for rule in app.url_map.iter_rules():
+            if "POST" not in rule.methods or rule.arguments - {"user_id"}:
+                continue
+            url = rule.rule.replace("<int:user_id>", str(admin.id))
+            assert client.post(url, data={}).status_code == 400, url
+
+
+class TestRateLimits:
+    def test_failed_logins_are_limited_per_account(self, client, make_user):
+        user = make_user()
+        for _ in range(5):
+            client.post("/login", data={"email": user.email, "password": "wrong password"})
+        response = client.post("/login", data={"email": user.email, "password": PASSWORD})
+        assert response.status_code == 429
+        assert "Too many attempts" in response.get_data(as_text=True)
+        # Another account from the same address is not locked out by it.
+        other = make_user()
+        assert (
+            client.post("/login", data={"email": other.email, "password": PASSWORD}).status_code
+            == 302
+        )
+
+    def test_successful_logins_do_not_count(self, app, make_user):
+        user = make_user()
+        for _ in range(8):
+            client = app.test_client()
+            assert (
+                client.post("/login", data={"email": user.email, "password": PASSWORD}).status_code
+                == 302
+            )
+
+    def test_per_address_limit_is_looser(self, app, client, make_user):
+        app.config["LOGIN_LIMIT_PER_ADDRESS"] = "8 per minute"
+        for number in range(8):
+            response = client.post(
+                "/login", data={"email": f"guess{number}@example.org", "password": "wrong"}
+            )
+            assert response.status_code == 200
+        response = client.post("/login", data={"email": "guess99@example.org", "password": "x"})
+        assert response.status_code == 429
+
+    def test_limits_expire(self, app, client, make_user, monkeypatch):
+        import time
+
+        user = make_user()
+        now = time.time()
+        for _ in range(5):
+            client.post("/login", data={"email": user.email, "password": "wrong password"})
+        assert (
+            client.post("/login", data={"email": user.email, "password": PASSWORD}).status_code
+            == 429
+        )
+        monkeypatch.setattr(time, "time", lambda: now + 3601)
+        assert (
+            client.post("/login", data={"email": user.email, "password": PASSWORD}).status_code
+            == 302
+        )
