@@ -13,7 +13,7 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
 def create_app(test_config: dict | None = None) -> Flask:
-    """Create the app: defaults, then ``instance/config.py`` and the environment, or ``test_config``."""
+    """Create the app from defaults, then instance/config.py and the environment, or test_config."""
     app = Flask(
         __name__,
         instance_path=str(PROJECT_ROOT / "instance"),

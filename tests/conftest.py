@@ -212,3 +212,40 @@ def link_in(message) -> str:
 
 def path_of(link: str) -> str:
     return re.sub(r"^https?://[^/]+", "", link)
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Debian's Chromium, driven by Playwright; shared by the browser tests."""
+    from tests.browser import CHROMIUM, LAUNCH_ARGS, require_browser_or_skip
+
+    require_browser_or_skip()
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), headless=True, args=LAUNCH_ARGS
+        )
+        yield launched
+        launched.close()
+
+
+@pytest.fixture
+def live_server(app):
+    """The test app served over HTTP for the browser (SQLite only: one thread writes at a time)."""
+    from tests.browser import LiveServer
+
+    app.config["SERVER_NAME"] = None
+    with LiveServer(app) as server:
+        yield server
+
+
+@pytest.fixture
+def phone(browser, live_server):
+    """A fresh phone-sized browser page pointed at the live server."""
+    from tests.browser import PHONE
+
+    context = browser.new_context(viewport=PHONE, base_url=live_server.url, is_mobile=True)
+    page = context.new_page()
+    yield page
+    context.close()
