@@ -58,6 +58,7 @@ def load_secret_key(instance_path: Path) -> str:
 
 
 def register_extensions(app: Flask) -> None:
+    import stallapp.models  # noqa: F401 - every model registered before the first query
     from stallapp.accounts.services import user_for_login_token
     from stallapp.extensions import babel, csrf, db, limiter, login_manager, migrate
     from stallapp.i18n import select_locale, select_timezone

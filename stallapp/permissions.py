@@ -103,6 +103,15 @@ member_required = group_role_required(Role.MEMBER)
 organiser_required = group_role_required(Role.ORGANISER)
 
 
+def public_group_or_404(slug: str) -> Group:
+    """Load a group for one of its public pages; its language becomes the page's language."""
+    group = db.session.scalar(sa.select(Group).where(Group.slug == slug))
+    if group is None:
+        abort(404)
+    g.public_group = group
+    return group
+
+
 def get_in_group_or_404(model: type, object_id: int, group: Group):
     """Return the ``model`` row with ``object_id`` if it belongs to ``group``; 404 otherwise."""
     found = db.session.scalar(

@@ -10,8 +10,6 @@ from stallapp import create_app
 from stallapp.extensions import db
 from tests.conftest import base_test_config, postgres_url, require_postgres_or_skip
 
-SCRATCH_DATABASE = "stallapp_migration_check"
-
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def empty_database_url(request, tmp_path):
@@ -19,14 +17,15 @@ def empty_database_url(request, tmp_path):
         yield f"sqlite:///{tmp_path / 'migrated.sqlite'}"
         return
     require_postgres_or_skip()
+    scratch = sa.engine.make_url(postgres_url()).database + "_migration_check"
     admin = sa.create_engine(postgres_url(), isolation_level="AUTOCOMMIT")
     with admin.connect() as connection:
-        connection.execute(sa.text(f"DROP DATABASE IF EXISTS {SCRATCH_DATABASE}"))
-        connection.execute(sa.text(f"CREATE DATABASE {SCRATCH_DATABASE}"))
-    url = sa.engine.make_url(postgres_url()).set(database=SCRATCH_DATABASE)
+        connection.execute(sa.text(f"DROP DATABASE IF EXISTS {scratch}"))
+        connection.execute(sa.text(f"CREATE DATABASE {scratch}"))
+    url = sa.engine.make_url(postgres_url()).set(database=scratch)
     yield url.render_as_string(hide_password=False)
     with admin.connect() as connection:
-        connection.execute(sa.text(f"DROP DATABASE IF EXISTS {SCRATCH_DATABASE} WITH (FORCE)"))
+        connection.execute(sa.text(f"DROP DATABASE IF EXISTS {scratch} WITH (FORCE)"))
     admin.dispose()
 
 

@@ -1,0 +1,1 @@
+"""Contacts: members of the public who signed up, registered or wrote, and their consent."""

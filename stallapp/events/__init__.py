@@ -1,0 +1,1 @@
+"""Events: stalls, meetings and interventions, series that generate them, and registrations."""

@@ -1,0 +1,1 @@
+"""QR codes: printed codes that open a public page and count their scans."""
