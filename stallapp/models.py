@@ -1,8 +1,15 @@
 """Imports every domain's models, so the metadata (create_all, Alembic) sees all tables."""
 
-from stallapp.accounts.models import Group, Invitation, LoginSession, Membership, PasswordReset, User
+from stallapp.accounts.models import (
+    Group,
+    Invitation,
+    LoginSession,
+    Membership,
+    PasswordReset,
+    User,
+)
 from stallapp.contacts.models import Contact
-from stallapp.events.models import Event, EventSeries
+from stallapp.events.models import Event, EventSeries, Registration
 from stallapp.qr.models import QrCode
 
 __all__ = [
@@ -15,5 +22,6 @@ __all__ = [
     "Membership",
     "PasswordReset",
     "QrCode",
+    "Registration",
     "User",
 ]

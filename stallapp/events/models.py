@@ -89,3 +89,43 @@ class EventSeries(TimestampMixin, db.Model):
 
     group: Mapped[Group] = relationship()
     events: Mapped[list[Event]] = relationship(back_populates="series")
+
+
+class RegistrationStatus(enum.StrEnum):
+    REGISTERED = "registered"
+    WAITING = "waiting"
+    CANCELLED = "cancelled"
+
+
+class Registration(TimestampMixin, db.Model):
+    """A person's place (or place on the waiting list) at an event.
+
+    Erasing a contact ("forget me") or the retention purge blanks the personal fields and sets
+    ``anonymised_at``; the row stays so that the event's counts stay right.
+    """
+
+    __tablename__ = "registration"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[int] = mapped_column(sa.ForeignKey("event.id", ondelete="CASCADE"), index=True)
+    contact_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("contact.id", ondelete="SET NULL"), index=True
+    )
+    status: Mapped[RegistrationStatus] = mapped_column(string_enum(RegistrationStatus))
+    name: Mapped[str] = mapped_column(sa.String(120), default="")
+    #: Lower-cased; blank once anonymised.
+    email: Mapped[str] = mapped_column(sa.String(254), default="")
+    note: Mapped[str] = mapped_column(sa.Text, default="")
+    #: The consent wording shown with the form, stored with the answer.
+    consent_text: Mapped[str] = mapped_column(sa.Text, default="")
+    #: Hash of the single-use cancel link's token.
+    cancel_token_hash: Mapped[str | None] = mapped_column(sa.String(64), unique=True)
+    checked_in_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    anonymised_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    #: QR code the registrant came through, if any.
+    source_qr_code_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("qr_code.id", ondelete="SET NULL")
+    )
+
+    event: Mapped[Event] = relationship()
