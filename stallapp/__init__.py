@@ -89,6 +89,10 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(group_views.bp)
     app.register_blueprint(admin_views.bp)
 
+    from stallapp.qr import views as qr_views
+
+    app.register_blueprint(qr_views.bp)
+
 
 def register_cli(app: Flask) -> None:
     from stallapp.cli import commands

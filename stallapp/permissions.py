@@ -27,6 +27,7 @@ PUBLIC_ENDPOINTS = frozenset(
         "accounts.forgot_password",
         "accounts.reset_password",
         "accounts.accept_invitation",
+        "qr.scan",
     }
 )
 

@@ -19,6 +19,11 @@ def world(make_group, make_user, db):
     member = make_user(groups={home: "member"})
     outsider = make_user(groups={other: "organiser"})
     from stallapp.accounts.services import membership_of
+    from stallapp.qr.models import QrPurpose
+    from stallapp.qr.services import create_qr_code
+
+    home_qr_code = create_qr_code(db.session, home, QrPurpose.JOIN, "table card")
+    db.session.commit()
 
     return {
         "group": home,
@@ -28,6 +33,9 @@ def world(make_group, make_user, db):
         "arguments": {
             "group_slug": home.slug,
             "membership_id": membership_of(db.session, member, home).id,
+            "qr_code_id": home_qr_code.id,
+            "paper": "a6",
+            "code": home_qr_code.code,
             "user_id": member.id,
             "slug": home.slug,
             "token": "no-such-token",

@@ -1,12 +1,25 @@
 """Contact rules: recording who signed up, registered or wrote, with their consent."""
 
 import sqlalchemy as sa
+from flask import has_request_context
+from flask import session as browser_session
 from sqlalchemy.orm import Session
 
 from stallapp.accounts.models import Group
 from stallapp.accounts.services import normalise_email
 from stallapp.contacts.models import Contact
 from stallapp.database import utcnow
+
+#: Set by the QR scan redirect (``/q/<code>``) in the visitor's session cookie.
+SCANNED_QR_CODE_KEY = "scanned_qr_code_id"
+
+
+def scanned_qr_code_id() -> int | None:
+    """Return the QR code this visitor scanned to get here, if any."""
+    if not has_request_context():
+        return None
+    value = browser_session.get(SCANNED_QR_CODE_KEY)
+    return value if isinstance(value, int) else None
 
 
 def record_contact(
@@ -26,6 +39,8 @@ def record_contact(
     """
     address = normalise_email(email)
     now = utcnow()
+    if source_qr_code_id is None:
+        source_qr_code_id = scanned_qr_code_id()
     existing = session.scalar(
         sa.select(Contact).where(Contact.group_id == group.id, Contact.email == address)
     )

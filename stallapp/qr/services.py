@@ -1,0 +1,129 @@
+"""QR code rules: creating codes for a purpose, where they lead, counting scans, drawing them.
+
+The printed payload is ``<PUBLIC_BASE_URL>/q/<code>``: a short absolute URL (so the code stays
+small and easy to scan from a table at arm's length) that counts the scan and redirects to the
+purpose's public page. ``code`` is 8 URL-safe random characters: unguessable, and a code can be
+re-pointed or retired without reprinting anything else.
+"""
+
+import io
+import re
+import secrets
+
+import qrcode
+import qrcode.constants
+import qrcode.image.svg
+import sqlalchemy as sa
+from flask import current_app, request, url_for
+from flask_babel import gettext as _
+from sqlalchemy.orm import Session
+
+from stallapp.accounts.models import Group
+from stallapp.errors import ValidationFailed
+from stallapp.events.models import Event
+from stallapp.qr.models import QrCode, QrPurpose
+
+#: Four modules of white around the code, as the QR specification asks.
+QUIET_ZONE = 4
+ERROR_CORRECTION = qrcode.constants.ERROR_CORRECT_M
+
+
+def create_qr_code(
+    session: Session, group: Group, purpose: QrPurpose, label: str, event: Event | None = None
+) -> QrCode:
+    """Create a code of ``group`` for ``purpose``.
+
+    :raises ValidationFailed: code ``event_required`` when an event code has no event of the group.
+    """
+    if purpose == QrPurpose.EVENT and (event is None or event.group_id != group.id):
+        raise ValidationFailed(_("Choose the event this code leads to."), code="event_required")
+    code = QrCode(
+        group_id=group.id,
+        code=secrets.token_urlsafe(6),
+        purpose=purpose,
+        event_id=event.id if purpose == QrPurpose.EVENT else None,
+        label=label.strip(),
+    )
+    session.add(code)
+    session.flush()
+    return code
+
+
+def codes_of(session: Session, group: Group) -> list[QrCode]:
+    """Return the group's codes, newest first, with their events."""
+    return list(
+        session.scalars(
+            sa.select(QrCode)
+            .where(QrCode.group_id == group.id)
+            .options(sa.orm.selectinload(QrCode.event))
+            .order_by(QrCode.created_at.desc(), QrCode.id.desc())
+        )
+    )
+
+
+def count_scan(session: Session, code: str) -> QrCode | None:
+    """Count one scan of ``code`` and return it; None for an unknown code.
+
+    The increment happens in the database, so two phones scanning at once both count.
+    """
+    updated = session.execute(
+        sa.update(QrCode).where(QrCode.code == code).values(scan_count=QrCode.scan_count + 1)
+    )
+    if updated.rowcount != 1:
+        return None
+    return session.scalar(
+        sa.select(QrCode).where(QrCode.code == code).options(sa.orm.joinedload(QrCode.group))
+    )
+
+
+def target_path(qr_code: QrCode) -> str:
+    """Return the public page a code leads to (a path on this site)."""
+    slug = qr_code.group.slug
+    if qr_code.purpose == QrPurpose.JOIN:
+        return url_for("public_contacts.join", group_slug=slug)
+    if qr_code.purpose == QrPurpose.CONTACT:
+        return url_for("public_contacts.contact", group_slug=slug)
+    if qr_code.purpose == QrPurpose.EVENT and qr_code.event is not None:
+        return url_for("public_events.event_page", event_code=qr_code.event.public_code)
+    return url_for("public_events.group_page", group_slug=slug)
+
+
+def public_base_url() -> str:
+    """Return ``PUBLIC_BASE_URL`` without a trailing slash, or this request's host URL."""
+    configured = current_app.config.get("PUBLIC_BASE_URL") or request.host_url
+    return configured.rstrip("/")
+
+
+def payload_url(qr_code: QrCode) -> str:
+    """Return the absolute URL the printed code holds."""
+    return public_base_url() + url_for("qr.scan", code=qr_code.code)
+
+
+def _matrix(data: str) -> qrcode.QRCode:
+    matrix = qrcode.QRCode(error_correction=ERROR_CORRECTION, border=QUIET_ZONE, box_size=10)
+    matrix.add_data(data)
+    matrix.make(fit=True)
+    return matrix
+
+
+def render_svg(data: str) -> bytes:
+    """Return the code as a scalable SVG (for printing at any size)."""
+    image = _matrix(data).make_image(image_factory=qrcode.image.svg.SvgPathImage)
+    buffer = io.BytesIO()
+    image.save(buffer)
+    return buffer.getvalue()
+
+
+def render_png(data: str) -> bytes:
+    """Return the code as a PNG with 10-pixel modules."""
+    image = _matrix(data).make_image()
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def inline_svg(data: str) -> str:
+    """Return the code as SVG markup to place in a page, sized by CSS rather than in millimetres."""
+    markup = render_svg(data).decode()
+    markup = re.sub(r"^<\?xml[^>]*\?>\s*", "", markup)
+    return re.sub(r'width="[^"]*" height="[^"]*"', 'class="qr-svg" role="img"', markup, count=1)

@@ -1,0 +1,154 @@
+"""QR codes: organisers create, download and print them; the public scans them."""
+
+import sqlalchemy as sa
+from babel.dates import format_date, format_time
+from flask import Blueprint, Response, abort, flash, redirect, render_template, session, url_for
+from flask_babel import get_locale
+from flask_babel import gettext as _
+from wtforms import SelectChoice
+
+from stallapp.accounts.models import Group
+from stallapp.contacts.services import SCANNED_QR_CODE_KEY
+from stallapp.errors import StallError
+from stallapp.events.models import Event
+from stallapp.extensions import db
+from stallapp.permissions import get_in_group_or_404, organiser_required
+from stallapp.qr import services
+from stallapp.qr.forms import PURPOSE_CHOICES, QrCodeForm
+from stallapp.qr.models import QrCode, QrPurpose
+from stallapp.times import utc_to_local
+
+bp = Blueprint("qr", __name__)
+
+
+PRINT_FORMATS = {"a6": "A6", "a4": "A4"}
+PURPOSE_LABELS = {choice.value: choice.label for choice in PURPOSE_CHOICES}
+
+
+def _event_choices(group: Group) -> list[SelectChoice]:
+    """The group's events, latest first, for codes that lead to an event's page."""
+    events = db.session.scalars(
+        sa.select(Event).where(Event.group_id == group.id).order_by(Event.starts_at.desc())
+    )
+    choices = [SelectChoice(0, _("No event"))]
+    for event in events:
+        local = utc_to_local(event.starts_at, event.timezone)
+        choices.append(SelectChoice(event.id, f"{event.title} · {local:%Y-%m-%d}"))
+    return choices
+
+
+def _event_when(event: Event) -> str:
+    """Say when an event is, in its own time zone: "Saturday 19 October 2024, 10:00–17:00"."""
+    locale = get_locale()
+    start = utc_to_local(event.starts_at, event.timezone)
+    end = utc_to_local(event.ends_at, event.timezone)
+    day = format_date(start, "full", locale=locale)
+    start_time = format_time(start, "short", locale=locale)
+    end_time = format_time(end, "short", locale=locale)
+    if start.date() == end.date():
+        return f"{day}, {start_time}–{end_time}"
+    return f"{day}, {start_time} – {format_date(end, 'full', locale=locale)}, {end_time}"
+
+
+def _download(body: bytes, mimetype: str, filename: str) -> Response:
+    response = Response(body, mimetype=mimetype)
+    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+@bp.route("/groups/<group_slug>/qr", methods=["GET", "POST"])
+@organiser_required
+def index(group: Group):
+    """List the group's QR codes with their scan counts, and create a new one."""
+    form = QrCodeForm()
+    form.event_id.choices = _event_choices(group)
+    if form.validate_on_submit():
+        event = None
+        if form.event_id.data:
+            event = get_in_group_or_404(Event, form.event_id.data, group)
+        try:
+            qr_code = services.create_qr_code(
+                db.session, group, QrPurpose(form.purpose.data), form.label.data, event
+            )
+        except StallError as error:
+            db.session.rollback()
+            form.event_id.errors.append(error.message)
+        else:
+            db.session.commit()
+            flash(_("QR code “%(label)s” created.", label=qr_code.label), "success")
+            return redirect(url_for("qr.detail", group_slug=group.slug, qr_code_id=qr_code.id))
+    return render_template(
+        "qr/index.html",
+        group=group,
+        form=form,
+        codes=services.codes_of(db.session, group),
+        purpose_labels=PURPOSE_LABELS,
+    )
+
+
+@bp.route("/groups/<group_slug>/qr/<int:qr_code_id>")
+@organiser_required
+def detail(group: Group, qr_code_id: int):
+    """Show one code: where it leads, its scans, downloads and print layouts."""
+    qr_code = get_in_group_or_404(QrCode, qr_code_id, group)
+    return render_template(
+        "qr/detail.html",
+        group=group,
+        qr_code=qr_code,
+        payload=services.payload_url(qr_code),
+        target=services.target_path(qr_code),
+        purpose_labels=PURPOSE_LABELS,
+    )
+
+
+@bp.route("/groups/<group_slug>/qr/<int:qr_code_id>/code.svg")
+@organiser_required
+def svg(group: Group, qr_code_id: int):
+    """Download the code as SVG."""
+    qr_code = get_in_group_or_404(QrCode, qr_code_id, group)
+    body = services.render_svg(services.payload_url(qr_code))
+    return _download(body, "image/svg+xml", f"qr-{qr_code.code}.svg")
+
+
+@bp.route("/groups/<group_slug>/qr/<int:qr_code_id>/code.png")
+@organiser_required
+def png(group: Group, qr_code_id: int):
+    """Download the code as PNG."""
+    qr_code = get_in_group_or_404(QrCode, qr_code_id, group)
+    body = services.render_png(services.payload_url(qr_code))
+    return _download(body, "image/png", f"qr-{qr_code.code}.png")
+
+
+@bp.route("/groups/<group_slug>/qr/<int:qr_code_id>/print/<paper>")
+@organiser_required
+def print_page(group: Group, qr_code_id: int, paper: str):
+    """Show an A6 table card or A4 poster with the big code, ready to print."""
+    if paper not in PRINT_FORMATS:
+        abort(404)
+    qr_code = get_in_group_or_404(QrCode, qr_code_id, group)
+    event = qr_code.event
+    return render_template(
+        "qr/print.html",
+        group=group,
+        qr_code=qr_code,
+        paper=paper,
+        event=event,
+        event_when=_event_when(event) if event else "",
+        payload=services.payload_url(qr_code),
+        svg_markup=services.inline_svg(services.payload_url(qr_code)),
+    )
+
+
+@bp.route("/q/<code>")
+def scan(code: str):
+    """Count a scan and send the visitor on to the code's page."""
+    qr_code = services.count_scan(db.session, code)
+    if qr_code is None:
+        abort(404)
+    db.session.commit()
+    # Remembered so that the sign-up or registration that follows records where it came from.
+    session[SCANNED_QR_CODE_KEY] = qr_code.id
+    response = redirect(services.target_path(qr_code))
+    # Every scan must reach us to be counted: no cache may answer in our place.
+    response.headers["Cache-Control"] = "no-store"
+    return response
