@@ -60,10 +60,13 @@ def load_secret_key(instance_path: Path) -> str:
 def register_extensions(app: Flask) -> None:
     import stallapp.models  # noqa: F401 - every model registered before the first query
     from stallapp.accounts.services import user_for_login_token
+    from stallapp.database import configure_engine
     from stallapp.extensions import babel, csrf, db, limiter, login_manager, migrate
     from stallapp.i18n import select_locale, select_timezone
 
     db.init_app(app)
+    with app.app_context():
+        configure_engine(db.engine)
     migrate.init_app(app, db, directory=str(Path(__file__).parent / "migrations"))
     csrf.init_app(app)
     limiter.init_app(app)

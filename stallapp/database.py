@@ -79,3 +79,48 @@ class StatementCounter:
 
     def __exit__(self, *exc_info) -> None:
         sa.event.remove(self.engine, "before_cursor_execute", self._record)
+
+
+#: Execution option that makes the next SQLite transaction ``BEGIN IMMEDIATE`` (see begin_write).
+IMMEDIATE_OPTION = "stallapp_begin_immediate"
+SQLITE_BUSY_TIMEOUT_MS = 15_000
+
+
+def configure_engine(engine: sa.Engine) -> None:
+    """Make SQLite safe for several phones at once: WAL, a busy timeout, foreign keys, and
+    transactions that we begin ourselves so that writers can take the lock up front.
+
+    PostgreSQL needs nothing here: it has row locks and real concurrency.
+    """
+    if engine.dialect.name != "sqlite":
+        return
+
+    @sa.event.listens_for(engine, "connect")
+    def on_connect(dbapi_connection, connection_record) -> None:
+        # Let SQLAlchemy's "begin" event emit BEGIN instead of the driver's implicit one.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.close()
+
+    @sa.event.listens_for(engine, "begin")
+    def on_begin(connection) -> None:
+        immediate = connection.get_execution_options().get(IMMEDIATE_OPTION)
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+def begin_write(session) -> None:
+    """Start the session's transaction as a writer, before it reads anything.
+
+    On SQLite this is ``BEGIN IMMEDIATE``: the write lock is taken (waiting up to the busy
+    timeout) before the reads the write depends on, so a transaction never has to upgrade a
+    stale read snapshot — the case where SQLite answers "database is locked" at once, whatever
+    the timeout. On PostgreSQL it only opens the transaction; use row locks there.
+
+    :raises RuntimeError: when the session has already begun its transaction.
+    """
+    if session.in_transaction() and session.get_transaction().connections:
+        raise RuntimeError("begin_write() must come before the transaction's first statement")
+    session.connection(execution_options={IMMEDIATE_OPTION: True})

@@ -90,9 +90,13 @@ class FreshContextClient(FlaskClient):
 
     The test itself holds an app context for ``db.session``; without this, requests would share
     that context, its database session and ``g`` (where Flask-Login caches the user).
+    The test's session commits before each request, so what it reads afterwards is fresh.
     """
 
     def open(self, *args, **kwargs):
+        # End the test's own transaction first: on SQLite (WAL) an open read transaction keeps
+        # its snapshot, and the test would not see what the request writes.
+        _db.session.commit()
         with self.application.app_context():
             return super().open(*args, **kwargs)
 

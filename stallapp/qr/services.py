@@ -14,7 +14,7 @@ import qrcode
 import qrcode.constants
 import qrcode.image.svg
 import sqlalchemy as sa
-from flask import current_app, request, url_for
+from flask import current_app, has_request_context, request, session, url_for
 from flask_babel import gettext as _
 from sqlalchemy.orm import Session
 
@@ -22,6 +22,10 @@ from stallapp.accounts.models import Group
 from stallapp.errors import ValidationFailed
 from stallapp.events.models import Event
 from stallapp.qr.models import QrCode, QrPurpose
+
+#: Where the scan redirect remembers a code in the visitor's session cookie, so that the sign-up,
+#: message or registration that follows records which printed code brought them.
+SCANNED_QR_CODE_KEY = "scanned_qr_code_id"
 
 #: Four modules of white around the code, as the QR specification asks.
 QUIET_ZONE = 4
@@ -74,6 +78,19 @@ def count_scan(session: Session, code: str) -> QrCode | None:
     return session.scalar(
         sa.select(QrCode).where(QrCode.code == code).options(sa.orm.joinedload(QrCode.group))
     )
+
+
+def remember_scan(qr_code: QrCode) -> None:
+    """Remember in the visitor's session which code they scanned."""
+    session[SCANNED_QR_CODE_KEY] = qr_code.id
+
+
+def scanned_qr_code_id() -> int | None:
+    """Return the id of the QR code this visitor scanned to get here, if any."""
+    if not has_request_context():
+        return None
+    value = session.get(SCANNED_QR_CODE_KEY)
+    return value if isinstance(value, int) else None
 
 
 def target_path(qr_code: QrCode) -> str:

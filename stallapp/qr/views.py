@@ -2,13 +2,12 @@
 
 import sqlalchemy as sa
 from babel.dates import format_date, format_time
-from flask import Blueprint, Response, abort, flash, redirect, render_template, session, url_for
+from flask import Blueprint, Response, abort, flash, redirect, render_template, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from wtforms import SelectChoice
 
 from stallapp.accounts.models import Group
-from stallapp.contacts.services import SCANNED_QR_CODE_KEY
 from stallapp.errors import StallError
 from stallapp.events.models import Event
 from stallapp.extensions import db
@@ -146,8 +145,7 @@ def scan(code: str):
     if qr_code is None:
         abort(404)
     db.session.commit()
-    # Remembered so that the sign-up or registration that follows records where it came from.
-    session[SCANNED_QR_CODE_KEY] = qr_code.id
+    services.remember_scan(qr_code)
     response = redirect(services.target_path(qr_code))
     # Every scan must reach us to be counted: no cache may answer in our place.
     response.headers["Cache-Control"] = "no-store"
