@@ -96,6 +96,12 @@ def register_blueprints(app: Flask) -> None:
 
     app.register_blueprint(qr_views.bp)
 
+    from stallapp.events import views as event_views
+    from stallapp.public import events as public_events
+
+    app.register_blueprint(event_views.bp)
+    app.register_blueprint(public_events.bp)
+
 
 def register_cli(app: Flask) -> None:
     from stallapp.cli import commands
@@ -120,10 +126,15 @@ def register_template_helpers(app: Flask) -> None:
     from flask_babel import get_locale
 
     from stallapp.accounts.services import groups_of
+    from stallapp.events.display import register_template_helpers as register_event_helpers
     from stallapp.extensions import db
     from stallapp.money import format_money
+    from stallapp.text import plain_text_to_html
 
     app.jinja_env.globals["format_money"] = format_money
+    # Plain text typed by organisers: escaped, line breaks kept, http(s) links clickable.
+    app.jinja_env.filters["linkify"] = plain_text_to_html
+    register_event_helpers(app)
 
     @app.context_processor
     def navigation():

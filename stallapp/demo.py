@@ -1,12 +1,19 @@
 """Demo data drawn from the groups' public pages: loaded by ``flask demo-data``, idempotently."""
 
+import calendar
 from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from stallapp.accounts import services
 from stallapp.accounts.models import Group, Role, User
+from stallapp.database import utcnow
+from stallapp.events import services as event_services
+from stallapp.events.models import Event, EventKind, EventSeries
+from stallapp.events.series import Frequency, SeriesRule
+from stallapp.times import utc_to_local
 
 #: Printed by ``make run`` and listed in README; demo only, never for a real installation.
 DEMO_PASSWORD = "stallapp-demo"  # noqa: S105 - published demo credential
@@ -74,3 +81,178 @@ def load_demo_data(session: Session) -> None:
             if services.membership_of(session, user, groups[slug]) is None:
                 services.add_membership(session, user, groups[slug], role)
     session.flush()
+    load_demo_events(session, groups)
+
+
+@dataclass(frozen=True)
+class DemoEvent:
+    """One of the seed's events, placed ``weeks`` from the Saturday after the load day."""
+
+    group: str
+    title: str
+    weeks: int
+    start: time
+    end: time
+    kind: EventKind
+    venue_name: str
+    address: str
+    postcode: str
+    description: str
+
+
+#: From the groups' public pages; their days are moved relative to the day the demo is loaded.
+DEMO_EVENTS = [
+    DemoEvent(
+        "uk",
+        "Peterborough Radical Bookfair",
+        3,
+        time(10, 0),
+        time(17, 0),
+        EventKind.STALL,
+        "The George Alcock Centre",
+        "Whittlesey Rd, Stanground, Peterborough",
+        "PE2 8QS",
+        "The CWO will have a stall at the Peterborough Radical Bookfair.",
+    ),
+    DemoEvent(
+        "uk",
+        "Sheffield Radical Bookfair",
+        -6,
+        time(10, 0),
+        time(17, 0),
+        EventKind.STALL,
+        "Sheffield Trades & Labour Club",
+        "200 Duke St, Sheffield",
+        "S2 5QQ",
+        "The CWO will have a meeting and a stall at the Sheffield Radical Bookfair.",
+    ),
+    DemoEvent(
+        "uk",
+        "Newcastle Ewan Brown Anarchist Bookfair",
+        -14,
+        time(10, 0),
+        time(17, 0),
+        EventKind.STALL,
+        "Star and Shadow Cinema",
+        "Warwick St, Newcastle upon Tyne",
+        "NE2 1BB",
+        "The CWO will have a stall at the Newcastle Ewan Brown Anarchist Bookfair.",
+    ),
+    DemoEvent(
+        "montreal",
+        "Table outside the anarchist bookfair",
+        5,
+        time(11, 0),
+        time(17, 0),
+        EventKind.STALL,
+        "CEDA",
+        "2515 Rue Delisle, Montréal, QC",
+        "H3J 1K8",
+        "Klasbatalo tiendra une table devant le salon du livre anarchiste.",
+    ),
+]
+
+DEMO_SERIES_TITLE = "IWG monthly meeting"
+#: People registered for the next New York meeting, so the door list has someone to check in.
+DEMO_REGISTRANTS = [
+    ("Rosa Demo", "rosa.demo@example.org"),
+    ("Karl Demo", "karl.demo@example.org"),
+    ("Sylvia Demo", "sylvia.demo@example.org"),
+]
+
+
+def _saturday_after(day: date) -> date:
+    return day + timedelta(days=(5 - day.weekday()) % 7 or 7)
+
+
+def _months_from(day: date, months: int) -> date:
+    """Return the first day of the month ``months`` away from ``day``'s."""
+    year, month = divmod(day.year * 12 + day.month - 1 + months, 12)
+    return date(year, month + 1, 1)
+
+
+def load_demo_events(session: Session, groups: dict[str, Group]) -> None:
+    """Add the seed's events, placed relative to today, unless the group already has them.
+
+    Single events are known by group and title, the series by its title; so loading again, on
+    any day, adds nothing.
+    """
+    for demo in DEMO_EVENTS:
+        group = groups[demo.group]
+        exists = session.scalar(
+            sa.select(Event.id).where(Event.group_id == group.id, Event.title == demo.title)
+        )
+        if exists is not None:
+            continue
+        today = utc_to_local(utcnow(), group.timezone).date()
+        day = _saturday_after(today) + timedelta(weeks=demo.weeks)
+        event_services.create_event(
+            session,
+            group,
+            event_services.EventDetails(
+                kind=demo.kind,
+                title=demo.title,
+                timezone=group.timezone,
+                start=datetime.combine(day, demo.start),
+                end=datetime.combine(day, demo.end),
+                description=demo.description,
+                venue_name=demo.venue_name,
+                address=demo.address,
+                postcode=demo.postcode,
+            ),
+            publish=True,
+        )
+    _load_demo_series(session, groups["nyc"])
+
+
+def _load_demo_series(session: Session, nyc: Group) -> None:
+    """The New York meetings: last Saturday of each month, 15:30, three months back and ahead."""
+    exists = session.scalar(
+        sa.select(EventSeries.id).where(
+            EventSeries.group_id == nyc.id, EventSeries.title == DEMO_SERIES_TITLE
+        )
+    )
+    if exists is not None:
+        return
+    today = utc_to_local(utcnow(), nyc.timezone).date()
+    last_month = _months_from(today, 3)
+    rule = SeriesRule(
+        frequency=Frequency.MONTHLY,
+        first_day=_months_from(today, -3),
+        last_day=last_month.replace(day=calendar.monthrange(last_month.year, last_month.month)[1]),
+        nth=-1,
+        weekday=5,
+    )
+    series = event_services.create_series(
+        session,
+        nyc,
+        rule,
+        event_services.SeriesTemplate(
+            kind=EventKind.PUBLIC_MEETING,
+            title=DEMO_SERIES_TITLE,
+            timezone=nyc.timezone,
+            start_time=time(15, 30),
+            end_time=time(17, 30),
+            description=(
+                "The IWG holds regular in-person meetings where sympathizers are encouraged to "
+                "come and get in contact."
+            ),
+            venue_name="Peculier Pub",
+            address="145 Bleecker St, New York, NY",
+            postcode="10012",
+            registration_required=True,
+            capacity=30,
+        ),
+        publish=True,
+    )
+    upcoming = [event for event in series.events if event_services.registration_open(event)]
+    if upcoming:
+        next_meeting = min(upcoming, key=lambda event: event.starts_at)
+        for name, email in DEMO_REGISTRANTS:
+            event_services.register(
+                session,
+                next_meeting,
+                name=name,
+                email=email,
+                consent_text="Demo registration.",
+            )

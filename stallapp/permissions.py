@@ -28,6 +28,11 @@ PUBLIC_ENDPOINTS = frozenset(
         "accounts.reset_password",
         "accounts.accept_invitation",
         "qr.scan",
+        "public_events.group_page",
+        "public_events.group_calendar",
+        "public_events.event_page",
+        "public_events.event_calendar",
+        "public_events.cancel_registration",
     }
 )
 

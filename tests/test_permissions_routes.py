@@ -24,6 +24,10 @@ def world(make_group, make_user, db):
 
     home_qr_code = create_qr_code(db.session, home, QrPurpose.JOIN, "table card")
     db.session.commit()
+    from tests.events_builders import add_meeting, register
+
+    home_event = add_meeting(db, home)
+    home_registration = register(db, home_event, "registrant@example.org").registration
 
     return {
         "group": home,
@@ -34,6 +38,9 @@ def world(make_group, make_user, db):
             "group_slug": home.slug,
             "membership_id": membership_of(db.session, member, home).id,
             "qr_code_id": home_qr_code.id,
+            "event_id": home_event.id,
+            "event_code": home_event.public_code,
+            "registration_id": home_registration.id,
             "paper": "a6",
             "code": home_qr_code.code,
             "user_id": member.id,

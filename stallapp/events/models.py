@@ -1,7 +1,7 @@
 """Events of a group."""
 
 import enum
-from datetime import datetime
+from datetime import date, datetime, time
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -86,9 +86,33 @@ class EventSeries(TimestampMixin, db.Model):
     rule_summary: Mapped[str] = mapped_column(sa.String(300), default="")
     #: The rule as an RFC 5545 RRULE string (python-dateutil), or empty for an explicit list.
     rrule: Mapped[str] = mapped_column(sa.String(300), default="")
+    #: "weekly", "monthly" or "dates" (an explicit list), see stallapp.events.series.Frequency.
+    frequency: Mapped[str] = mapped_column(sa.String(10), default="")
+    #: First and last day the rule was applied to, in the series' zone (inclusive).
+    first_day: Mapped[date | None] = mapped_column(sa.Date)
+    last_day: Mapped[date | None] = mapped_column(sa.Date)
+    #: IANA zone of the wall-clock times below; kept across DST changes.
+    timezone: Mapped[str] = mapped_column(sa.String(64), default="")
+    #: Local wall-clock start of every occurrence, e.g. 15:30.
+    local_start_time: Mapped[time | None] = mapped_column(sa.Time)
+    #: Wall-clock length of every occurrence, so the local end time is kept too.
+    duration_minutes: Mapped[int] = mapped_column(default=0)
+    # What every occurrence is created with; "this and all future events" edits change these too.
+    kind: Mapped[EventKind] = mapped_column(string_enum(EventKind), default=EventKind.OTHER)
+    title: Mapped[str] = mapped_column(sa.String(200), default="")
+    description: Mapped[str] = mapped_column(sa.Text, default="")
+    venue_name: Mapped[str] = mapped_column(sa.String(200), default="")
+    address: Mapped[str] = mapped_column(sa.String(300), default="")
+    postcode: Mapped[str] = mapped_column(sa.String(20), default="")
+    online_url: Mapped[str] = mapped_column(sa.String(500), default="")
+    registration_required: Mapped[bool] = mapped_column(default=False)
+    capacity: Mapped[int | None] = mapped_column()
 
     group: Mapped[Group] = relationship()
     events: Mapped[list[Event]] = relationship(back_populates="series")
+
+    def __repr__(self) -> str:
+        return f"<EventSeries {self.id} {self.title!r}>"
 
 
 class RegistrationStatus(enum.StrEnum):

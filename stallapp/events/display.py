@@ -1,0 +1,89 @@
+"""How an event's time and place read on a page, an email or a calendar, in its own time zone."""
+
+from datetime import datetime
+from urllib.parse import urlencode
+from zoneinfo import ZoneInfo
+
+from babel.dates import format_date, format_time, get_timezone_location
+from flask_babel import get_locale
+from flask_babel import lazy_gettext as _l
+
+from stallapp.events.models import Event, EventKind, EventStatus, RegistrationStatus
+from stallapp.times import utc_to_local
+
+OPENSTREETMAP_SEARCH = "https://www.openstreetmap.org/search"
+
+KIND_LABELS = {
+    EventKind.STALL: _l("Stall"),
+    EventKind.PUBLIC_MEETING: _l("Public meeting"),
+    EventKind.ONLINE_MEETING: _l("Online meeting"),
+    EventKind.DISCUSSION: _l("Discussion"),
+    EventKind.INTERVENTION: _l("Intervention"),
+    EventKind.OTHER: _l("Other"),
+}
+
+STATUS_LABELS = {
+    EventStatus.DRAFT: _l("Draft"),
+    EventStatus.PUBLISHED: _l("Published"),
+    EventStatus.CANCELLED: _l("Cancelled"),
+}
+
+REGISTRATION_STATUS_LABELS = {
+    RegistrationStatus.REGISTERED: _l("Registered"),
+    RegistrationStatus.WAITING: _l("Waiting list"),
+    RegistrationStatus.CANCELLED: _l("Cancelled"),
+}
+
+
+def event_when(event: Event) -> str:
+    """Say when an event is, in its own zone: "Saturday, 19 October 2024, 10:00–17:00"."""
+    locale = get_locale()
+    start = utc_to_local(event.starts_at, event.timezone)
+    end = utc_to_local(event.ends_at, event.timezone)
+    day = format_date(start, "full", locale=locale)
+    start_time = format_time(start, "short", locale=locale)
+    end_time = format_time(end, "short", locale=locale)
+    if start.date() == end.date():
+        return f"{day}, {start_time}–{end_time}"
+    return f"{day}, {start_time} – {format_date(end, 'full', locale=locale)}, {end_time}"
+
+
+def event_day(event: Event) -> str:
+    """Return the event's local start day, short: "19 Oct 2024"."""
+    return format_date(utc_to_local(event.starts_at, event.timezone), "medium", locale=get_locale())
+
+
+def local_time(instant: datetime, zone_name: str) -> str:
+    """Return the time of day of a UTC instant in ``zone_name``: "10:42"."""
+    return format_time(utc_to_local(instant, zone_name), "short", locale=get_locale())
+
+
+def zone_label(zone_name: str) -> str:
+    """Name a time zone the way people say it: "United Kingdom Time"."""
+    return get_timezone_location(ZoneInfo(zone_name), locale=get_locale())
+
+
+def event_place(event: Event) -> str:
+    """Return the venue, address and postcode on one line (empty for an online-only event)."""
+    return ", ".join(part for part in (event.venue_name, event.address, event.postcode) if part)
+
+
+def osm_search_url(event: Event) -> str:
+    """Return an OpenStreetMap search for the event's address (empty when it has none)."""
+    query = ", ".join(part for part in (event.address, event.postcode) if part)
+    if not query:
+        query = event.venue_name
+    return f"{OPENSTREETMAP_SEARCH}?{urlencode({'query': query})}" if query else ""
+
+
+def register_template_helpers(app) -> None:
+    """Make the event filters and labels available to every template."""
+    app.jinja_env.filters["event_when"] = event_when
+    app.jinja_env.filters["event_day"] = event_day
+    app.jinja_env.filters["event_place"] = event_place
+    app.jinja_env.filters["zone_label"] = zone_label
+    app.jinja_env.filters["local_time"] = local_time
+    app.jinja_env.globals["osm_search_url"] = osm_search_url
+    app.jinja_env.globals["event_kind_labels"] = KIND_LABELS
+    app.jinja_env.globals["event_status_labels"] = STATUS_LABELS
+    app.jinja_env.globals["registration_status_labels"] = REGISTRATION_STATUS_LABELS

@@ -1,0 +1,92 @@
+"""Emails to people who registered: their place, a place freed for them, a cancelled event.
+
+Sent by views after the commit, in the group's language, with absolute links built from
+``PUBLIC_BASE_URL`` (the request's host when unset).
+"""
+
+from flask import render_template, url_for
+from flask_babel import force_locale
+from flask_babel import gettext as _
+
+from stallapp.events.models import Event, Registration, RegistrationStatus
+from stallapp.events.services import PlaceOffer
+from stallapp.mail import send_email
+from stallapp.qr.services import public_base_url
+
+
+def public_link(endpoint: str, **values) -> str:
+    """Return the absolute public URL of ``endpoint``."""
+    return public_base_url() + url_for(endpoint, **values)
+
+
+def _links(event: Event, cancel_token: str | None) -> dict:
+    links = {
+        "group_link": public_link("public_events.group_page", group_slug=event.group.slug),
+        "event_link": public_link("public_events.event_page", event_code=event.public_code),
+        "calendar_link": public_link("public_events.event_calendar", event_code=event.public_code),
+    }
+    if cancel_token:
+        links["cancel_link"] = public_link(
+            "public_events.cancel_registration",
+            event_code=event.public_code,
+            token=cancel_token,
+        )
+    return links
+
+
+def send_registration_email(
+    registration: Registration, cancel_token: str, waiting_position: int = 0
+) -> None:
+    """Tell someone they have a place (or are on the waiting list), with their cancel link."""
+    event = registration.event
+    with force_locale(event.group.language):
+        if registration.status == RegistrationStatus.WAITING:
+            subject = _("Waiting list: %(title)s", title=event.title)
+        else:
+            subject = _("You are registered: %(title)s", title=event.title)
+        send_email(
+            registration.email,
+            subject,
+            render_template(
+                "events/email/registration.txt",
+                registration=registration,
+                event=event,
+                waiting_position=waiting_position,
+                **_links(event, cancel_token),
+            ),
+        )
+
+
+def send_place_offers(offers: list[PlaceOffer]) -> None:
+    """Tell the people moved up from the waiting list that they now have a place."""
+    for offer in offers:
+        registration = offer.registration
+        event = registration.event
+        with force_locale(event.group.language):
+            send_email(
+                registration.email,
+                _("A place is free for you: %(title)s", title=event.title),
+                render_template(
+                    "events/email/place_offer.txt",
+                    registration=registration,
+                    event=event,
+                    **_links(event, offer.cancel_token),
+                ),
+            )
+
+
+def send_event_cancelled(event: Event, registrations: list[Registration]) -> None:
+    """Tell everyone registered or waiting that the event is cancelled."""
+    with force_locale(event.group.language):
+        subject = _("Cancelled: %(title)s", title=event.title)
+        for registration in registrations:
+            send_email(
+                registration.email,
+                subject,
+                render_template(
+                    "events/email/event_cancelled.txt",
+                    registration=registration,
+                    event=event,
+                    **_links(event, None),
+                ),
+            )

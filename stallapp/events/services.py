@@ -1,0 +1,711 @@
+"""Event rules: creating, changing and publishing events and series, and registrations.
+
+Every function takes the SQLAlchemy session, flushes rather than commits, and raises a
+:class:`~stallapp.errors.StallError` when a rule says no. Places at an event are decided with
+the event's row locked (``SELECT ... FOR UPDATE``), so two people going for the last place
+cannot both get it.
+"""
+
+import csv
+import io
+import secrets
+from dataclasses import dataclass, replace
+from datetime import date, datetime, time, timedelta
+
+import sqlalchemy as sa
+from flask_babel import gettext as _
+from sqlalchemy.orm import Session, joinedload
+
+from stallapp.accounts.models import Group
+from stallapp.accounts.services import normalise_email
+from stallapp.contacts.services import record_contact
+from stallapp.database import utcnow
+from stallapp.errors import InvalidToken, StallError, ValidationFailed
+from stallapp.events import series as rules
+from stallapp.events.models import (
+    Event,
+    EventKind,
+    EventSeries,
+    EventStatus,
+    Registration,
+    RegistrationStatus,
+)
+from stallapp.times import NonexistentLocalTime, is_valid_timezone, local_to_utc, utc_to_local
+from stallapp.tokens import hash_token, new_token
+
+#: How far back the public calendar feed reaches, so a subscribed calendar keeps recent history.
+FEED_HISTORY = timedelta(days=90)
+ACTIVE_STATUSES = (RegistrationStatus.REGISTERED, RegistrationStatus.WAITING)
+
+
+class EventFieldError(ValidationFailed):
+    """A value on the event form is refused; ``field`` names the form field it belongs to."""
+
+    def __init__(self, message: str, code: str, field: str | None = None):
+        super().__init__(message, code=code)
+        self.field = field
+
+
+class RegistrationClosed(StallError):
+    code = "registration_closed"
+
+
+class EventHasRegistrations(StallError):
+    code = "has_registrations"
+
+
+@dataclass(frozen=True)
+class EventDetails:
+    """What an organiser enters for an event; ``start`` and ``end`` are naive local times."""
+
+    kind: EventKind
+    title: str
+    timezone: str
+    start: datetime
+    end: datetime
+    description: str = ""
+    venue_name: str = ""
+    address: str = ""
+    postcode: str = ""
+    online_url: str = ""
+    registration_required: bool = False
+    capacity: int | None = None
+
+
+def check_timezone(zone_name: str) -> None:
+    """:raises EventFieldError: code ``unknown_timezone`` for a name that is no IANA zone."""
+    if not is_valid_timezone(zone_name):
+        raise EventFieldError(
+            _("Unknown time zone. Try e.g. Europe/London."), "unknown_timezone", "timezone"
+        )
+
+
+def resolve_times(details: EventDetails) -> tuple[datetime, datetime]:
+    """Return the event's start and end as UTC instants.
+
+    :raises EventFieldError: code ``unknown_timezone``; ``nonexistent_local_time`` when a time
+        falls in a daylight-saving gap; ``ends_before_starts`` when the end is not after the start.
+    """
+    check_timezone(details.timezone)
+    instants = []
+    for local, field in ((details.start, "start_time"), (details.end, "end_time")):
+        try:
+            instants.append(local_to_utc(local, details.timezone))
+        except NonexistentLocalTime as error:
+            raise EventFieldError(
+                _(
+                    "%(time)s does not exist on that day: the clocks go forward. "
+                    "Choose another time.",
+                    time=local.strftime("%H:%M"),
+                ),
+                "nonexistent_local_time",
+                field,
+            ) from error
+    starts_at, ends_at = instants
+    if ends_at <= starts_at:
+        raise EventFieldError(
+            _("The end must be after the start."), "ends_before_starts", "end_time"
+        )
+    return starts_at, ends_at
+
+
+def new_public_code(session: Session) -> str:
+    """Return a short unguessable code for ``/e/<code>`` that no event has yet."""
+    while True:
+        code = secrets.token_urlsafe(6)
+        if session.scalar(sa.select(Event.id).where(Event.public_code == code)) is None:
+            return code
+
+
+def _apply(event: Event, details: EventDetails) -> None:
+    event.kind = details.kind
+    event.title = details.title.strip()
+    event.description = details.description.strip()
+    event.timezone = details.timezone
+    event.venue_name = details.venue_name.strip()
+    event.address = details.address.strip()
+    event.postcode = details.postcode.strip()
+    event.online_url = details.online_url.strip()
+    event.registration_required = details.registration_required
+    event.capacity = details.capacity
+
+
+def create_event(
+    session: Session, group: Group, details: EventDetails, *, publish: bool = False
+) -> Event:
+    """Create an event of ``group``, a draft unless ``publish``.
+
+    :raises EventFieldError: see :func:`resolve_times`.
+    """
+    starts_at, ends_at = resolve_times(details)
+    event = Event(
+        group_id=group.id,
+        group=group,
+        public_code=new_public_code(session),
+        starts_at=starts_at,
+        ends_at=ends_at,
+        status=EventStatus.PUBLISHED if publish else EventStatus.DRAFT,
+    )
+    _apply(event, details)
+    session.add(event)
+    session.flush()
+    return event
+
+
+def local_details(event: Event) -> EventDetails:
+    """Return the event as the organiser entered it, with local times in its zone."""
+    return EventDetails(
+        kind=event.kind,
+        title=event.title,
+        timezone=event.timezone,
+        start=utc_to_local(event.starts_at, event.timezone).replace(tzinfo=None),
+        end=utc_to_local(event.ends_at, event.timezone).replace(tzinfo=None),
+        description=event.description,
+        venue_name=event.venue_name,
+        address=event.address,
+        postcode=event.postcode,
+        online_url=event.online_url,
+        registration_required=event.registration_required,
+        capacity=event.capacity,
+    )
+
+
+@dataclass(frozen=True)
+class PlaceOffer:
+    """A person moved up from the waiting list, with a fresh cancel link to email them."""
+
+    registration: Registration
+    cancel_token: str
+
+
+def update_event(session: Session, event: Event, details: EventDetails) -> list[PlaceOffer]:
+    """Change one event; return the people a larger capacity moved up from the waiting list.
+
+    :raises EventFieldError: see :func:`resolve_times`.
+    """
+    starts_at, ends_at = resolve_times(details)
+    event = lock_event(session, event.id)
+    _apply(event, details)
+    event.starts_at, event.ends_at = starts_at, ends_at
+    session.flush()
+    return fill_free_places(session, event)
+
+
+def update_series_from(session: Session, event: Event, details: EventDetails) -> list[PlaceOffer]:
+    """Change ``event`` and every later event of its series the same way.
+
+    Each later event keeps its own day, moved by as many days as this one moved, and takes the
+    new local start time and length; the series' template changes too, so its summary and any
+    later use of it agree.
+
+    :raises EventFieldError: see :func:`resolve_times`; code ``nonexistent_local_time`` names
+        the day when a later event's new time falls in a daylight-saving gap.
+    """
+    if event.series is None:
+        return update_event(session, event, details)
+    resolve_times(details)
+    old_start = utc_to_local(event.starts_at, event.timezone).replace(tzinfo=None)
+    day_shift = details.start.date() - old_start.date()
+    duration = details.end - details.start
+    later = session.scalars(
+        sa.select(Event)
+        .where(Event.series_id == event.series_id, Event.starts_at >= event.starts_at)
+        .order_by(Event.starts_at)
+    ).all()
+    offers: list[PlaceOffer] = []
+    for other in later:
+        other_day = utc_to_local(other.starts_at, other.timezone).date() + day_shift
+        start = datetime.combine(other_day, details.start.time())
+        other_details = replace(details, start=start, end=start + duration)
+        try:
+            offers += update_event(session, other, other_details)
+        except EventFieldError as error:
+            if error.code == "nonexistent_local_time":
+                error.message = _(
+                    "On %(day)s: %(problem)s", day=other_day.isoformat(), problem=error.message
+                )
+            raise
+    template = event.series
+    _apply(template, details)
+    template.local_start_time = details.start.time()
+    template.duration_minutes = int(duration.total_seconds() // 60)
+    session.flush()
+    return offers
+
+
+def set_status(session: Session, event: Event, status: EventStatus) -> list[Registration]:
+    """Publish, cancel or un-publish an event.
+
+    Returns the people to tell when it is cancelled (everyone registered or waiting who has not
+    been anonymised), and nobody otherwise.
+    """
+    previous = event.status
+    event.status = status
+    session.flush()
+    if status != EventStatus.CANCELLED or previous == EventStatus.CANCELLED:
+        return []
+    return list(
+        session.scalars(
+            sa.select(Registration)
+            .where(
+                Registration.event_id == event.id,
+                Registration.status.in_(ACTIVE_STATUSES),
+                Registration.anonymised_at.is_(None),
+            )
+            .order_by(Registration.id)
+        )
+    )
+
+
+def delete_event(session: Session, event: Event) -> None:
+    """Delete an event nobody has registered for.
+
+    :raises EventHasRegistrations: when it has registrations: cancel it instead, so the people
+        are told and the figures stay.
+    """
+    registrations = session.scalar(
+        sa.select(sa.func.count())
+        .select_from(Registration)
+        .where(Registration.event_id == event.id)
+    )
+    if registrations:
+        raise EventHasRegistrations(
+            _("People have registered for this event. Cancel it instead, so they are told.")
+        )
+    session.delete(event)
+    session.flush()
+
+
+# Series
+
+
+@dataclass(frozen=True)
+class SeriesTemplate:
+    """What every event of a new series is created with; times are local wall-clock times."""
+
+    kind: EventKind
+    title: str
+    timezone: str
+    start_time: time
+    end_time: time
+    description: str = ""
+    venue_name: str = ""
+    address: str = ""
+    postcode: str = ""
+    online_url: str = ""
+    registration_required: bool = False
+    capacity: int | None = None
+
+
+def create_series(
+    session: Session,
+    group: Group,
+    rule: rules.SeriesRule,
+    template: SeriesTemplate,
+    *,
+    publish: bool = False,
+) -> EventSeries:
+    """Create a series and one event per day its rule gives.
+
+    :raises EventFieldError: codes ``unknown_timezone`` and ``ends_before_starts``.
+    :raises stallapp.events.series.SeriesRuleError: codes ``missing_range``, ``bad_range``,
+        ``no_weekdays``, ``no_occurrences``, ``too_many_occurrences``, and
+        ``nonexistent_local_time`` (naming the day) for a time lost to a clock change.
+    """
+    check_timezone(template.timezone)
+    duration = datetime.combine(date.min, template.end_time) - datetime.combine(
+        date.min, template.start_time
+    )
+    if duration <= timedelta(0):
+        raise EventFieldError(
+            _("The end must be after the start."), "ends_before_starts", "end_time"
+        )
+    days = rules.occurrence_dates(rule, template.start_time)
+    instants = rules.local_occurrences(days, template.start_time, duration, template.timezone)
+    series = EventSeries(
+        group_id=group.id,
+        group=group,
+        frequency=rule.frequency.value,
+        rrule=rules.rrule_text(rule, template.start_time),
+        rule_summary=rules.describe(rule, template.start_time),
+        first_day=rule.first_day or days[0],
+        last_day=rule.last_day or days[-1],
+        timezone=template.timezone,
+        local_start_time=template.start_time,
+        duration_minutes=int(duration.total_seconds() // 60),
+    )
+    _apply(series, template)
+    session.add(series)
+    session.flush()
+    for starts_at, ends_at in instants:
+        event = Event(
+            group_id=group.id,
+            group=group,
+            public_code=new_public_code(session),
+            starts_at=starts_at,
+            ends_at=ends_at,
+            series_id=series.id,
+            status=EventStatus.PUBLISHED if publish else EventStatus.DRAFT,
+        )
+        _apply(event, template)
+        session.add(event)
+        session.flush()
+    return series
+
+
+# Finding events
+
+
+def events_of_group(session: Session, group: Group, now: datetime | None = None):
+    """Return the group's events as (upcoming soonest first, past latest first)."""
+    now = now or utcnow()
+    upcoming = session.scalars(
+        sa.select(Event)
+        .where(Event.group_id == group.id, Event.ends_at >= now)
+        .order_by(Event.starts_at, Event.id)
+    ).all()
+    past = session.scalars(
+        sa.select(Event)
+        .where(Event.group_id == group.id, Event.ends_at < now)
+        .order_by(Event.starts_at.desc(), Event.id.desc())
+    ).all()
+    return upcoming, past
+
+
+def registration_counts(session: Session, events: list[Event]) -> dict[int, dict[str, int]]:
+    """Return, per event id, how many are registered and waiting (one query for all)."""
+    counts: dict[int, dict[str, int]] = {
+        event.id: {status.value: 0 for status in RegistrationStatus} for event in events
+    }
+    if not events:
+        return counts
+    rows = session.execute(
+        sa.select(Registration.event_id, Registration.status, sa.func.count())
+        .where(Registration.event_id.in_([event.id for event in events]))
+        .group_by(Registration.event_id, Registration.status)
+    )
+    for event_id, status, number in rows:
+        counts[event_id][RegistrationStatus(status).value] = number
+    return counts
+
+
+def upcoming_public_events(
+    session: Session, group: Group, now: datetime | None = None
+) -> list[Event]:
+    """Return the group's published and cancelled events that have not ended (never drafts)."""
+    now = now or utcnow()
+    return list(
+        session.scalars(
+            sa.select(Event)
+            .where(
+                Event.group_id == group.id,
+                Event.status != EventStatus.DRAFT,
+                Event.ends_at >= now,
+            )
+            .order_by(Event.starts_at, Event.id)
+        )
+    )
+
+
+def calendar_feed_events(
+    session: Session, group: Group, now: datetime | None = None
+) -> list[Event]:
+    """Return the events for the group's calendar feed: not drafts, from a while back on."""
+    now = now or utcnow()
+    return list(
+        session.scalars(
+            sa.select(Event)
+            .where(
+                Event.group_id == group.id,
+                Event.status != EventStatus.DRAFT,
+                Event.ends_at >= now - FEED_HISTORY,
+            )
+            .order_by(Event.starts_at, Event.id)
+        )
+    )
+
+
+def public_event(session: Session, code: str) -> Event | None:
+    """Return the published or cancelled event with this public code (never a draft)."""
+    return session.scalar(
+        sa.select(Event)
+        .where(Event.public_code == code, Event.status != EventStatus.DRAFT)
+        .options(joinedload(Event.group))
+    )
+
+
+def lock_event(session: Session, event_id: int) -> Event:
+    """Lock the event's row until the commit and re-read it (places are decided under it)."""
+    return session.scalars(
+        sa.select(Event)
+        .where(Event.id == event_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).one()
+
+
+# Registrations
+
+
+def registration_open(event: Event, now: datetime | None = None) -> bool:
+    """Tell whether the public may register: published, registration on, not yet ended."""
+    now = now or utcnow()
+    return (
+        event.status == EventStatus.PUBLISHED
+        and event.registration_required
+        and event.ends_at > now
+    )
+
+
+def _registered_count(session: Session, event: Event) -> int:
+    return session.scalar(
+        sa.select(sa.func.count())
+        .select_from(Registration)
+        .where(
+            Registration.event_id == event.id,
+            Registration.status == RegistrationStatus.REGISTERED,
+        )
+    )
+
+
+@dataclass(frozen=True)
+class RegistrationResult:
+    registration: Registration
+    #: A fresh cancel link's token, to email now (the previous link of a repeat stops working).
+    cancel_token: str
+    #: False when this address had already registered (or was waiting) for the event.
+    created: bool
+
+
+def register(
+    session: Session,
+    event: Event,
+    *,
+    name: str,
+    email: str,
+    note: str = "",
+    consent_text: str,
+    source_qr_code_id: int | None = None,
+) -> RegistrationResult:
+    """Register someone for ``event``: a place while there is one, else the waiting list.
+
+    The same address registering again gets its existing registration back (with a fresh cancel
+    link), never a second one. The person becomes (or stays) a contact of the group.
+
+    :raises RegistrationClosed: when the event is not open for registration.
+    """
+    event = lock_event(session, event.id)
+    if not registration_open(event):
+        raise RegistrationClosed(_("Registration for this event is closed."))
+    address = normalise_email(email)
+    contact = record_contact(
+        session,
+        event.group,
+        email=address,
+        name=name,
+        source_event_id=event.id,
+        source_qr_code_id=source_qr_code_id,
+    )
+    token, token_hash = new_token()
+    existing = session.scalar(
+        sa.select(Registration).where(
+            Registration.event_id == event.id,
+            Registration.email == address,
+            Registration.status.in_(ACTIVE_STATUSES),
+        )
+    )
+    if existing is not None:
+        existing.cancel_token_hash = token_hash
+        session.flush()
+        return RegistrationResult(existing, token, created=False)
+    full = event.capacity is not None and _registered_count(session, event) >= event.capacity
+    registration = Registration(
+        event_id=event.id,
+        event=event,
+        contact_id=contact.id,
+        status=RegistrationStatus.WAITING if full else RegistrationStatus.REGISTERED,
+        name=name.strip(),
+        email=address,
+        note=note.strip(),
+        consent_text=consent_text,
+        cancel_token_hash=token_hash,
+        source_qr_code_id=source_qr_code_id,
+    )
+    session.add(registration)
+    session.flush()
+    return RegistrationResult(registration, token, created=True)
+
+
+def waiting_position(session: Session, registration: Registration) -> int:
+    """Return the registration's place in its event's waiting list (1 is next), 0 if not waiting."""
+    if registration.status != RegistrationStatus.WAITING:
+        return 0
+    return session.scalar(
+        sa.select(sa.func.count())
+        .select_from(Registration)
+        .where(
+            Registration.event_id == registration.event_id,
+            Registration.status == RegistrationStatus.WAITING,
+            Registration.id <= registration.id,
+        )
+    )
+
+
+def fill_free_places(session: Session, event: Event) -> list[PlaceOffer]:
+    """Move people up from the waiting list, first come first served, while there are places.
+
+    The caller holds the event's lock (:func:`lock_event`). Anonymised registrations (the person
+    asked to be forgotten) are skipped: nobody could tell them.
+    """
+    if event.status == EventStatus.CANCELLED or event.ends_at <= utcnow():
+        return []
+    waiting = sa.select(Registration).where(
+        Registration.event_id == event.id,
+        Registration.status == RegistrationStatus.WAITING,
+        Registration.anonymised_at.is_(None),
+    )
+    if event.capacity is not None:
+        free = event.capacity - _registered_count(session, event)
+        if free <= 0:
+            return []
+        waiting = waiting.limit(free)
+    offers = []
+    for registration in session.scalars(waiting.order_by(Registration.id)).all():
+        token, token_hash = new_token()
+        registration.status = RegistrationStatus.REGISTERED
+        registration.cancel_token_hash = token_hash
+        offers.append(PlaceOffer(registration, token))
+    session.flush()
+    return offers
+
+
+def registration_for_cancel_token(session: Session, token: str) -> Registration:
+    """Return the live registration a cancel link is for.
+
+    :raises InvalidToken: when the link is unknown or was used already.
+    """
+    registration = session.scalar(
+        sa.select(Registration)
+        .where(Registration.cancel_token_hash == hash_token(token))
+        .options(joinedload(Registration.event).joinedload(Event.group))
+    )
+    if registration is None or registration.status == RegistrationStatus.CANCELLED:
+        raise InvalidToken()
+    return registration
+
+
+@dataclass(frozen=True)
+class Cancellation:
+    registration: Registration
+    #: The people the freed place moved up, to email.
+    moved_up: list[PlaceOffer]
+
+
+def cancel_registration(session: Session, token: str) -> Cancellation:
+    """Cancel the registration a cancel link is for; the link stops working.
+
+    A freed place goes to the first person on the waiting list.
+
+    :raises InvalidToken: when the link is unknown or was used already.
+    """
+    registration = registration_for_cancel_token(session, token)
+    event = lock_event(session, registration.event_id)
+    # Re-read under the lock: another request may have used the link meanwhile.
+    registration = session.scalars(
+        sa.select(Registration)
+        .where(Registration.id == registration.id)
+        .execution_options(populate_existing=True)
+    ).one()
+    if (
+        registration.cancel_token_hash != hash_token(token)
+        or registration.status == RegistrationStatus.CANCELLED
+    ):
+        raise InvalidToken()
+    registration.status = RegistrationStatus.CANCELLED
+    registration.cancelled_at = utcnow()
+    registration.cancel_token_hash = None
+    session.flush()
+    return Cancellation(registration, fill_free_places(session, event))
+
+
+@dataclass(frozen=True)
+class EventRegistrations:
+    registered: list[Registration]
+    waiting: list[Registration]
+    cancelled: int
+
+
+def registrations_of(session: Session, event: Event) -> EventRegistrations:
+    """Return the event's registrations: places and waiting list in order, and a cancelled count."""
+    rows = session.scalars(
+        sa.select(Registration).where(Registration.event_id == event.id).order_by(Registration.id)
+    ).all()
+    return EventRegistrations(
+        registered=[row for row in rows if row.status == RegistrationStatus.REGISTERED],
+        waiting=[row for row in rows if row.status == RegistrationStatus.WAITING],
+        cancelled=sum(1 for row in rows if row.status == RegistrationStatus.CANCELLED),
+    )
+
+
+def set_checked_in(session: Session, registration: Registration, checked_in: bool) -> None:
+    """Mark someone as arrived at the door, or undo it; doing it twice changes nothing.
+
+    :raises ValidationFailed: code ``not_registered`` for someone without a place.
+    """
+    if registration.status != RegistrationStatus.REGISTERED:
+        raise ValidationFailed(
+            _("Only people with a place can be checked in."), code="not_registered"
+        )
+    if checked_in and registration.checked_in_at is None:
+        registration.checked_in_at = utcnow()
+    elif not checked_in:
+        registration.checked_in_at = None
+    session.flush()
+
+
+#: Leading characters that make a spreadsheet treat a cell as a formula.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _cell(value: str) -> str:
+    """Keep text typed by the public from running as a spreadsheet formula."""
+    return "'" + value if value.startswith(FORMULA_STARTS) else value
+
+
+def registrations_csv(session: Session, event: Event) -> str:
+    """Return the event's registrations as CSV text with a header row (times in its zone)."""
+
+    def local(instant: datetime | None) -> str:
+        return "" if instant is None else f"{utc_to_local(instant, event.timezone):%Y-%m-%d %H:%M}"
+
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(
+        [
+            _("Status"),
+            _("Name"),
+            _("Email"),
+            _("Note"),
+            _("Registered at"),
+            _("Checked in at"),
+            _("Cancelled at"),
+            _("Consent"),
+        ]
+    )
+    rows = session.scalars(
+        sa.select(Registration).where(Registration.event_id == event.id).order_by(Registration.id)
+    )
+    for row in rows:
+        writer.writerow(
+            [
+                row.status.value,
+                _cell(row.name),
+                _cell(row.email),
+                _cell(row.note),
+                local(row.created_at),
+                local(row.checked_in_at),
+                local(row.cancelled_at),
+                _cell(row.consent_text),
+            ]
+        )
+    return buffer.getvalue()

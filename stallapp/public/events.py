@@ -1,0 +1,203 @@
+"""Public event pages on short URLs (they go into QR codes): a group's events, calendar feeds,
+an event's page with its registration form, and the emailed cancel link. No login needed."""
+
+import logging
+
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    g,
+    render_template,
+    request,
+    url_for,
+)
+from flask_babel import gettext as _
+
+from stallapp.database import begin_write
+from stallapp.errors import InvalidToken, StallError
+from stallapp.events import services
+from stallapp.events.calendar import calendar_bytes
+from stallapp.events.emails import public_link, send_place_offers, send_registration_email
+from stallapp.events.forms import RegistrationForm
+from stallapp.events.models import Event
+from stallapp.extensions import db, limiter
+from stallapp.forms import EmptyForm
+from stallapp.permissions import public_group_or_404
+from stallapp.qr.services import scanned_qr_code_id
+
+bp = Blueprint("public_events", __name__)
+log = logging.getLogger(__name__)
+
+#: Pages without a form may be kept by browsers and proxies for a few minutes.
+CACHE_FOR_FIVE_MINUTES = "public, max-age=300"
+
+
+def _public_event_or_404(event_code: str) -> Event:
+    """Load a published or cancelled event; its group's language becomes the page's."""
+    event = services.public_event(db.session, event_code)
+    if event is None:
+        abort(404)
+    g.public_group = event.group
+    return event
+
+
+def _event_link(event: Event) -> str:
+    return public_link("public_events.event_page", event_code=event.public_code)
+
+
+def _calendar_response(body: bytes, filename: str) -> Response:
+    response = Response(body, mimetype="text/calendar")
+    response.headers["Content-Type"] = "text/calendar; charset=utf-8"
+    response.headers["Content-Disposition"] = f'inline; filename="{filename}"'
+    response.headers["Cache-Control"] = CACHE_FOR_FIVE_MINUTES
+    return response
+
+
+def _group_links(group) -> dict[str, str]:
+    """Links to the group's other public pages, where the app has them."""
+    links = {}
+    for name, endpoint in (
+        ("join", "public_contacts.join"),
+        ("contact", "public_contacts.contact"),
+    ):
+        if endpoint in current_app.view_functions:
+            links[name] = url_for(endpoint, group_slug=group.slug)
+    return links
+
+
+@bp.route("/g/<group_slug>")
+def group_page(group_slug: str):
+    """Show the group's upcoming events to the public."""
+    group = public_group_or_404(group_slug)
+    response = Response(
+        render_template(
+            "public/group_page.html",
+            group=group,
+            events=services.upcoming_public_events(db.session, group),
+            links=_group_links(group),
+        )
+    )
+    response.headers["Cache-Control"] = CACHE_FOR_FIVE_MINUTES
+    return response
+
+
+@bp.route("/g/<group_slug>/events.ics")
+def group_calendar(group_slug: str):
+    """Serve the group's events as an iCalendar feed to subscribe to."""
+    group = public_group_or_404(group_slug)
+    body = calendar_bytes(
+        services.calendar_feed_events(db.session, group), _event_link, name=group.name
+    )
+    return _calendar_response(body, f"{group.slug}-events.ics")
+
+
+@bp.route("/e/<event_code>/event.ics")
+def event_calendar(event_code: str):
+    """Serve one event as an iCalendar file, to add it to a calendar."""
+    event = _public_event_or_404(event_code)
+    return _calendar_response(
+        calendar_bytes([event], _event_link), f"event-{event.public_code}.ics"
+    )
+
+
+def _consent_wording(event: Event) -> str:
+    return _(
+        "I agree that %(group)s keeps my name, email and note to manage my registration, and "
+        "may email me about this event.",
+        group=event.group.name,
+    )
+
+
+@bp.route("/e/<event_code>", methods=["GET", "POST"])
+@limiter.limit(lambda: current_app.config["PUBLIC_FORM_LIMIT"], methods=["POST"])
+def event_page(event_code: str):
+    """Show an event to the public, and register for it when registration is on."""
+    if request.method == "POST":
+        # SQLite: take the write lock before anything is read, so places are counted by one
+        # request at a time (PostgreSQL locks the event's row instead).
+        begin_write(db.session())
+    event = _public_event_or_404(event_code)
+    form = RegistrationForm() if services.registration_open(event) else None
+    if form is not None:
+        form.consent.label.text = _consent_wording(event)
+    if form is not None and form.validate_on_submit():
+        if form.website.data:
+            # The honeypot was filled in: a bot. It is told what a person would be told.
+            log.info("registration honeypot filled for event %s", event.id)
+            return render_template(
+                "public/event_registered.html", event=event, waiting=False, position=0
+            )
+        try:
+            result = services.register(
+                db.session,
+                event,
+                name=form.name.data,
+                email=form.email.data,
+                note=form.note.data or "",
+                consent_text=str(form.consent.label.text),
+                source_qr_code_id=scanned_qr_code_id(),
+            )
+        except StallError as error:
+            db.session.rollback()
+            form.form_errors.append(error.message)
+        else:
+            registration = result.registration
+            position = services.waiting_position(db.session, registration)
+            db.session.commit()
+            log.info(
+                "registration %s for event %s (%s)",
+                registration.id,
+                event.id,
+                "new" if result.created else "repeat",
+            )
+            send_registration_email(registration, result.cancel_token, position)
+            return render_template(
+                "public/event_registered.html",
+                event=event,
+                waiting=position > 0,
+                position=position,
+            )
+    return render_template(
+        "public/event_page.html",
+        event=event,
+        form=form,
+        links=_group_links(event.group),
+    )
+
+
+@bp.route("/e/<event_code>/cancel/<token>", methods=["GET", "POST"])
+@limiter.limit(lambda: current_app.config["PUBLIC_FORM_LIMIT"], methods=["POST"])
+def cancel_registration(event_code: str, token: str):
+    """Cancel a registration with the link from its email: ask first, then cancel."""
+    if request.method == "POST":
+        begin_write(db.session())
+    event = _public_event_or_404(event_code)
+    try:
+        registration = services.registration_for_cancel_token(db.session, token)
+        if registration.event_id != event.id:
+            raise InvalidToken()
+    except InvalidToken as error:
+        return render_template(
+            "public/event_link_invalid.html", event=event, message=error.message
+        ), 404
+    form = EmptyForm()
+    if form.validate_on_submit():
+        try:
+            cancellation = services.cancel_registration(db.session, token)
+        except InvalidToken as error:
+            db.session.rollback()
+            return render_template(
+                "public/event_link_invalid.html", event=event, message=error.message
+            ), 404
+        db.session.commit()
+        log.info("registration %s cancelled", cancellation.registration.id)
+        send_place_offers(cancellation.moved_up)
+        return render_template("public/event_registration_cancelled.html", event=event)
+    return render_template(
+        "public/event_cancel_registration.html",
+        event=event,
+        registration=registration,
+        form=form,
+    )
