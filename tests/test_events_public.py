@@ -184,3 +184,22 @@ def test_feed_keeps_recent_history_only(client, db, uk):
     add_event(db, uk, title="Years ago", start=datetime(2020, 3, 9, 10))
     calendar = _parse(client.get("/g/uk/events.ics"))
     assert [str(e["summary"]) for e in calendar.walk("VEVENT")] == [recent.title]
+
+
+def test_public_pages_and_emails_speak_the_groups_language(client, make_group, db, mail):
+    montreal = make_group(slug="montreal", timezone="America/Toronto", language="fr")
+    meeting = add_meeting(db, montreal, title="Réunion publique")
+    page = client.get("/g/montreal", headers={"Accept-Language": "en"}).get_data(as_text=True)
+    assert "À venir" in page
+    page = client.get(f"/e/{meeting.public_code}", headers={"Accept-Language": "en"}).get_data(
+        as_text=True
+    )
+    assert "S’inscrire" in page and "J’accepte que" in page
+    client.post(
+        f"/e/{meeting.public_code}",
+        data={"name": "Léa", "email": "lea@example.org", "consent": "y"},
+        headers={"Accept-Language": "en"},
+    )
+    (message,) = mail
+    assert message.subject == "Vous êtes inscrit·e : Réunion publique"
+    assert "annulez ici" in message.body
