@@ -465,3 +465,39 @@ def test_edit_this_and_all_future_events(client, login_as, organiser, uk, db):
     assert series.title == "Reading group (new pub)"
     assert series.local_start_time == time(18, 30)
     assert series.duration_minutes == 90
+
+
+def test_deleting_an_event_takes_its_qr_codes_along(client, login_as, organiser, uk, db):
+    from stallapp.qr.models import QrCode, QrPurpose
+    from stallapp.qr.services import create_qr_code
+
+    event = add_event(db, uk)
+    create_qr_code(db.session, uk, QrPurpose.EVENT, "poster", event=event)
+    db.session.commit()
+    login_as(organiser)
+    assert client.post(f"/groups/uk/events/{event.id}/delete").status_code == 302
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Event)) == 0
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(QrCode)) == 0
+
+
+def test_an_event_a_ledger_row_points_at_is_refused_not_broken(db, uk):
+    """Sales and stock movements restrict deleting their event; the organiser is told why."""
+    event = add_event(db, uk)
+    db.session.execute(
+        sa.text(
+            "CREATE TABLE ledger_probe (id INTEGER PRIMARY KEY, "
+            "event_id INTEGER REFERENCES event (id) ON DELETE RESTRICT)"
+        )
+    )
+    db.session.execute(sa.text("INSERT INTO ledger_probe VALUES (1, :id)"), {"id": event.id})
+    db.session.commit()
+    try:
+        with pytest.raises(services.EventHasRegistrations) as raised:
+            services.delete_event(db.session, event)
+        assert raised.value.code == "has_records"
+        db.session.rollback()
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(Event)) == 1
+    finally:
+        db.session.rollback()
+        db.session.execute(sa.text("DROP TABLE ledger_probe"))
+        db.session.commit()

@@ -258,10 +258,11 @@ def set_status(session: Session, event: Event, status: EventStatus) -> list[Regi
 
 
 def delete_event(session: Session, event: Event) -> None:
-    """Delete an event nobody has registered for.
+    """Delete an event nobody has registered for; its QR codes and shifts go with it.
 
-    :raises EventHasRegistrations: when it has registrations: cancel it instead, so the people
-        are told and the figures stay.
+    :raises EventHasRegistrations: code ``has_registrations`` when people registered (cancel it
+        instead, so they are told and the figures stay); ``has_records`` when sales or stock
+        movements point at it.
     """
     registrations = session.scalar(
         sa.select(sa.func.count())
@@ -272,8 +273,16 @@ def delete_event(session: Session, event: Event) -> None:
         raise EventHasRegistrations(
             _("People have registered for this event. Cancel it instead, so they are told.")
         )
-    session.delete(event)
-    session.flush()
+    try:
+        with session.begin_nested():
+            session.delete(event)
+            session.flush()
+    except sa.exc.IntegrityError as error:
+        # Sales and stock movements keep their event (the ledger never loses a row).
+        raise EventHasRegistrations(
+            _("Sales or stock were recorded for this event. Cancel it instead."),
+            code="has_records",
+        ) from error
 
 
 # Series
@@ -389,40 +398,33 @@ def registration_counts(session: Session, events: list[Event]) -> dict[int, dict
     return counts
 
 
-def upcoming_public_events(
-    session: Session, group: Group, now: datetime | None = None
-) -> list[Event]:
-    """Return the group's published and cancelled events that have not ended (never drafts)."""
-    now = now or utcnow()
+def _shown_events(session: Session, group: Group, ended_after: datetime) -> list[Event]:
+    """Return the group's published and cancelled events (never drafts) ending after a time."""
     return list(
         session.scalars(
             sa.select(Event)
             .where(
                 Event.group_id == group.id,
                 Event.status != EventStatus.DRAFT,
-                Event.ends_at >= now,
+                Event.ends_at >= ended_after,
             )
             .order_by(Event.starts_at, Event.id)
         )
     )
+
+
+def upcoming_public_events(
+    session: Session, group: Group, now: datetime | None = None
+) -> list[Event]:
+    """Return the group's published and cancelled events that have not ended (never drafts)."""
+    return _shown_events(session, group, now or utcnow())
 
 
 def calendar_feed_events(
     session: Session, group: Group, now: datetime | None = None
 ) -> list[Event]:
     """Return the events for the group's calendar feed: not drafts, from a while back on."""
-    now = now or utcnow()
-    return list(
-        session.scalars(
-            sa.select(Event)
-            .where(
-                Event.group_id == group.id,
-                Event.status != EventStatus.DRAFT,
-                Event.ends_at >= now - FEED_HISTORY,
-            )
-            .order_by(Event.starts_at, Event.id)
-        )
-    )
+    return _shown_events(session, group, (now or utcnow()) - FEED_HISTORY)
 
 
 def public_event(session: Session, code: str) -> Event | None:
