@@ -278,3 +278,17 @@ def test_the_last_place_cannot_go_twice(app, db, backend, nyc):
     finally:
         first.close()
         second.close()
+
+
+def test_registration_remembers_the_qr_code_scanned(client, db, nyc, meeting):
+    from stallapp.qr.models import QrPurpose
+    from stallapp.qr.services import create_qr_code
+
+    poster = create_qr_code(db.session, nyc, QrPurpose.EVENT, "poster", event=meeting)
+    db.session.commit()
+    scan = client.get(f"/q/{poster.code}")
+    assert scan.headers["Location"].endswith(f"/e/{meeting.public_code}")
+    client.post(f"/e/{meeting.public_code}", data=_form("rosa@example.org"))
+    (registration,) = _registrations(db, meeting)
+    assert registration.source_qr_code_id == poster.id
+    assert db.session.get(Contact, registration.contact_id).source_qr_code_id == poster.id
