@@ -3,7 +3,7 @@
 from datetime import UTC, datetime
 
 import sqlalchemy as sa
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, scoped_session
 from sqlalchemy.types import TypeDecorator
 
 NAMING_CONVENTION = {
@@ -119,8 +119,12 @@ def begin_write(session) -> None:
     stale read snapshot — the case where SQLite answers "database is locked" at once, whatever
     the timeout. On PostgreSQL it only opens the transaction; use row locks there.
 
+    Accepts a plain session or Flask-SQLAlchemy's scoped ``db.session``.
+
     :raises RuntimeError: when the session has already begun its transaction.
     """
+    if isinstance(session, scoped_session):
+        session = session()
     if session.in_transaction() and session.get_transaction().connections:
         raise RuntimeError("begin_write() must come before the transaction's first statement")
     session.connection(execution_options={IMMEDIATE_OPTION: True})
