@@ -53,6 +53,9 @@ class TimestampMixin:
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, nullable=False)
 
 
+TRANSACTION_CONTROL = ("BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE")
+
+
 class StatementCounter:
     """Counts the SQL statements an engine runs while it is active; used by query-budget tests
     and by the benchmarks.
@@ -71,7 +74,10 @@ class StatementCounter:
         return len(self.statements)
 
     def _record(self, conn, cursor, statement, parameters, context, executemany) -> None:
-        self.statements.append(statement)
+        # Transaction control is emitted by us on SQLite and by the driver on PostgreSQL;
+        # leaving it out keeps the counts comparable between the two.
+        if not statement.lstrip().upper().startswith(TRANSACTION_CONTROL):
+            self.statements.append(statement)
 
     def __enter__(self) -> "StatementCounter":
         sa.event.listen(self.engine, "before_cursor_execute", self._record)
