@@ -96,11 +96,33 @@ def register_blueprints(app: Flask) -> None:
 
     app.register_blueprint(qr_views.bp)
 
+    from stallapp.rota import views as rota_views
+
+    app.register_blueprint(rota_views.bp)
+
     from stallapp.events import views as event_views
     from stallapp.public import events as public_events
 
     app.register_blueprint(event_views.bp)
     app.register_blueprint(public_events.bp)
+
+    from stallapp.contacts import views as contact_views
+    from stallapp.public import contacts as public_contacts
+
+    app.register_blueprint(contact_views.bp)
+    app.register_blueprint(public_contacts.bp)
+
+    from stallapp.public import catalogue as public_catalogue
+    from stallapp.sales import views as sale_views
+    from stallapp.stock import views as stock_views
+
+    app.register_blueprint(stock_views.bp)
+    app.register_blueprint(sale_views.bp)
+    app.register_blueprint(public_catalogue.bp)
+
+    from stallapp.reports import views as report_views
+
+    app.register_blueprint(report_views.bp)
 
 
 def register_cli(app: Flask) -> None:

@@ -4,9 +4,11 @@ import click
 from flask.cli import with_appcontext
 
 from stallapp.accounts import services
+from stallapp.contacts import services as contact_services
 from stallapp.demo import DEMO_LOGINS, DEMO_PASSWORD, has_any_user, load_demo_data
 from stallapp.errors import StallError
 from stallapp.extensions import db
+from stallapp.rota.commands import send_reminders
 
 
 @click.command("create-admin")
@@ -49,4 +51,14 @@ def demo_data(first_run: bool) -> None:
         click.echo(f"  {login.email:<28} {login.description}")
 
 
-commands = [create_admin, demo_data]
+@click.command("purge-expired")
+@with_appcontext
+def purge_expired() -> None:
+    """Apply each group's retention policy; report what went, in counts only (run from cron)."""
+    report = contact_services.purge_expired(db.session)
+    db.session.commit()
+    for line in report.lines():
+        click.echo(line)
+
+
+commands = [create_admin, demo_data, purge_expired, send_reminders]

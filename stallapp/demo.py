@@ -13,6 +13,9 @@ from stallapp.database import utcnow
 from stallapp.events import services as event_services
 from stallapp.events.models import Event, EventKind, EventSeries
 from stallapp.events.series import Frequency, SeriesRule
+from stallapp.rota import services as rota
+from stallapp.rota.models import Assignment, Shift, ShiftRole
+from stallapp.stock.demo import load_demo_stock
 from stallapp.times import utc_to_local
 
 #: Printed by ``make run`` and listed in README; demo only, never for a real installation.
@@ -82,6 +85,8 @@ def load_demo_data(session: Session) -> None:
                 services.add_membership(session, user, groups[slug], role)
     session.flush()
     load_demo_events(session, groups)
+    load_demo_rota(session, groups)
+    load_demo_stock(session, groups, services.find_user_by_email(session, "organiser@example.org"))
 
 
 @dataclass(frozen=True)
@@ -256,3 +261,92 @@ def _load_demo_series(session: Session, nyc: Group) -> None:
                 email=email,
                 consent_text="Demo registration.",
             )
+
+
+# Rota
+
+
+def _demo_event(session: Session, group: Group, title: str, *, upcoming: bool) -> Event | None:
+    """Return the group's event with this title: the next one, or the latest past one."""
+    now = utcnow()
+    statement = sa.select(Event).where(Event.group_id == group.id, Event.title == title)
+    if upcoming:
+        statement = statement.where(Event.starts_at > now).order_by(Event.starts_at)
+    else:
+        statement = statement.where(Event.starts_at <= now).order_by(Event.starts_at.desc())
+    return session.scalars(statement.limit(1)).first()
+
+
+def _has_shifts(session: Session, event: Event) -> bool:
+    return (
+        session.scalar(sa.select(Shift.id).where(Shift.event_id == event.id).limit(1)) is not None
+    )
+
+
+def load_demo_rota(session: Session, groups: dict[str, Group]) -> None:
+    """Give the seed's events shifts, with some people on them and some gaps.
+
+    An event that already has shifts is left alone, so loading again adds nothing.
+    """
+    people = {email: services.find_user_by_email(session, email) for email, *_ in DEMO_USERS}
+    olive, max_ = people["organiser@example.org"], people["member@example.org"]
+
+    peterborough = _demo_event(
+        session, groups["uk"], "Peterborough Radical Bookfair", upcoming=True
+    )
+    if peterborough is not None and not _has_shifts(session, peterborough):
+        rota.add_shift(
+            session,
+            peterborough,
+            ShiftRole.DRIVER,
+            peterborough.starts_at - timedelta(hours=2),
+            peterborough.starts_at - timedelta(hours=1),
+            notes="Van from the lock-up: the literature boxes, the banner and the folding table.",
+        )
+        shifts = rota.fill_stall_day(
+            session, peterborough, block=timedelta(hours=2), packdown=timedelta(minutes=30)
+        )
+        setup, first_staffing = shifts[0], shifts[1]
+        rota.assign(session, setup, olive, olive)
+        rota.sign_up(session, first_staffing, max_)
+
+    # A past stall, staffed, for the reports ("who staffed it and for how long").
+    sheffield = _demo_event(session, groups["uk"], "Sheffield Radical Bookfair", upcoming=False)
+    if sheffield is not None and not _has_shifts(session, sheffield):
+        for planned in rota.plan_stall_day(sheffield, block=timedelta(hours=3, minutes=30)):
+            shift = rota.add_shift(
+                session,
+                sheffield,
+                planned.role,
+                planned.starts_at,
+                planned.ends_at,
+                people_needed=planned.people_needed,
+            )
+            # Past shifts take no sign-ups; the record is written as it happened.
+            for person in (olive, max_):
+                session.add(Assignment(shift=shift, user=person, assigned_by=olive))
+        session.flush()
+
+    montreal = _demo_event(
+        session, groups["montreal"], "Table outside the anarchist bookfair", upcoming=True
+    )
+    if montreal is not None and not _has_shifts(session, montreal):
+        shifts = rota.fill_stall_day(session, montreal, block=timedelta(hours=3), staffing_people=1)
+        rota.assign(session, shifts[0], people["montreal.organiser@example.org"], None)
+
+    meeting = _demo_event(session, groups["nyc"], DEMO_SERIES_TITLE, upcoming=True)
+    if meeting is not None and not _has_shifts(session, meeting):
+        chair = rota.add_shift(
+            session, meeting, ShiftRole.CHAIR, meeting.starts_at, meeting.ends_at
+        )
+        rota.assign(session, chair, people["nyc.organiser@example.org"], None)
+        rota.add_shift(
+            session,
+            meeting,
+            ShiftRole.CUSTOM,
+            meeting.starts_at - timedelta(minutes=30),
+            meeting.ends_at,
+            custom_role="Literature table",
+            notes="Bring the latest Internationalist Notes.",
+        )
+    session.flush()

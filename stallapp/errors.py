@@ -41,6 +41,13 @@ class ValidationFailed(StallError):
     code = "invalid"
 
 
+class EventClosed(StallError):
+    """The event was closed out: nothing can be sold or undone there until it is reopened."""
+
+    code = "event_closed"
+    default_message = _l("This event is closed out: reopen it to record or undo sales.")
+
+
 ERROR_TITLES = {
     400: _l("That request did not make sense"),
     403: _l("You cannot see this page"),

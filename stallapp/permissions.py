@@ -27,12 +27,22 @@ PUBLIC_ENDPOINTS = frozenset(
         "accounts.forgot_password",
         "accounts.reset_password",
         "accounts.accept_invitation",
+        "public_contacts.join",
+        "public_contacts.confirm",
+        "public_contacts.contact",
+        "public_contacts.unsubscribe",
+        "public_contacts.forget",
+        "public_contacts.erase",
         "qr.scan",
+        "public_catalogue.publications",
+        "sales.service_worker",
         "public_events.group_page",
         "public_events.group_calendar",
         "public_events.event_page",
         "public_events.event_calendar",
         "public_events.cancel_registration",
+        "rota.calendar_feed",
+        "reports.healthz",
     }
 )
 

@@ -35,3 +35,40 @@ class LiveServer:
     def __exit__(self, *exc_info) -> None:
         self.server.shutdown()
         self.thread.join(timeout=5)
+
+
+class RestartableLiveServer:
+    """A live server that can be stopped and started again on the same port.
+
+    The offline tests stop it to cut the network: Playwright's ``set_offline`` does not cover
+    the requests a service worker makes.
+    """
+
+    def __init__(self, app):
+        self.app = app
+        self.port = 0
+        self.server = None
+        self.thread = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> None:
+        self.server = make_server("127.0.0.1", self.port, self.app, threaded=True)
+        self.port = self.server.server_port
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+        self.thread.join(timeout=5)
+
+    def __enter__(self) -> "RestartableLiveServer":
+        self.start()
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        if self.thread is not None and self.thread.is_alive():
+            self.stop()

@@ -24,10 +24,71 @@ def world(make_group, make_user, db):
 
     home_qr_code = create_qr_code(db.session, home, QrPurpose.JOIN, "table card")
     db.session.commit()
-    from tests.events_builders import add_meeting, register
+    from stallapp.contacts.services import receive_message
 
-    home_event = add_meeting(db, home)
-    home_registration = register(db, home_event, "registrant@example.org").registration
+    home_message = receive_message(
+        db.session, home, email="visitor@example.org", name="Visitor", body="Hello"
+    ).message
+    db.session.commit()
+    from stallapp.rota import services as rota_services
+    from stallapp.rota.models import ShiftRole
+    from tests.rota_helpers import create_event
+
+    rota_event = create_event(db.session, home)
+    home_shift = rota_services.add_shift(
+        db.session, rota_event, ShiftRole.STAFFING, rota_event.starts_at, rota_event.ends_at
+    )
+    home_assignment = rota_services.sign_up(db.session, home_shift, member)
+    home_cover, _ = rota_services.ask_for_cover(db.session, home_assignment, "")
+    home_unavailable = rota_services.mark_unavailable(
+        db.session, member, rota_event.starts_at.date()
+    )
+    db.session.commit()
+    from stallapp.events.models import Registration, RegistrationStatus
+
+    home_registration = Registration(
+        event_id=rota_event.id,
+        status=RegistrationStatus.REGISTERED,
+        name="Registrant",
+        email="registrant@example.org",
+    )
+    db.session.add(home_registration)
+    db.session.commit()
+    from stallapp.accounts.models import Role
+    from stallapp.sales import services as sale_services
+    from stallapp.stock import services as stock_services
+    from stallapp.stock.models import PublicationKind
+
+    home_publication = stock_services.create_publication(
+        db.session,
+        home,
+        stock_services.PublicationData(
+            title="Aurora", kind=PublicationKind.BROADSHEET, language="en", prices={"GBP": 100}
+        ),
+    )
+    home_store = stock_services.create_store(db.session, home, "Spare room")
+    home_movement = stock_services.receive(
+        db.session, home_store, home_publication, 10, organiser, "print run"
+    )
+    home_offer = stock_services.save_subscription_offer(
+        db.session, home, name="Joint sub", description="", prices={"GBP": 1500}
+    )
+    [home_sale_result] = sale_services.record_operations(
+        db.session,
+        rota_event,
+        sale_services.Seller(member, Role.MEMBER),
+        [
+            sale_services.parse_operation(
+                {
+                    "id": "5b0e4d0c-1111-4c4c-9a9a-000000000001",
+                    "type": "sale",
+                    "publication_id": home_publication.id,
+                },
+                "GBP",
+            )
+        ],
+    )
+    db.session.commit()
 
     return {
         "group": home,
@@ -38,9 +99,19 @@ def world(make_group, make_user, db):
             "group_slug": home.slug,
             "membership_id": membership_of(db.session, member, home).id,
             "qr_code_id": home_qr_code.id,
-            "event_id": home_event.id,
-            "event_code": home_event.public_code,
+            "message_id": home_message.id,
+            "event_id": rota_event.id,
+            "event_code": rota_event.public_code,
             "registration_id": home_registration.id,
+            "publication_id": home_publication.id,
+            "store_id": home_store.id,
+            "movement_id": home_movement.id,
+            "offer_id": home_offer.id,
+            "sale_id": home_sale_result["sale_id"],
+            "shift_id": home_shift.id,
+            "assignment_id": home_assignment.id,
+            "cover_request_id": home_cover.id,
+            "unavailability_id": home_unavailable.id,
             "paper": "a6",
             "code": home_qr_code.code,
             "user_id": member.id,

@@ -1,21 +1,19 @@
 """QR codes: organisers create, download and print them; the public scans them."""
 
 import sqlalchemy as sa
-from babel.dates import format_date, format_time
 from flask import Blueprint, Response, abort, flash, redirect, render_template, url_for
-from flask_babel import get_locale
 from flask_babel import gettext as _
 from wtforms import SelectChoice
 
 from stallapp.accounts.models import Group
 from stallapp.errors import StallError
+from stallapp.events.display import event_day
 from stallapp.events.models import Event
 from stallapp.extensions import db
 from stallapp.permissions import get_in_group_or_404, organiser_required
 from stallapp.qr import services
 from stallapp.qr.forms import PURPOSE_CHOICES, QrCodeForm
 from stallapp.qr.models import QrCode, QrPurpose
-from stallapp.times import utc_to_local
 
 bp = Blueprint("qr", __name__)
 
@@ -31,22 +29,8 @@ def _event_choices(group: Group) -> list[SelectChoice]:
     )
     choices = [SelectChoice(0, _("No event"))]
     for event in events:
-        local = utc_to_local(event.starts_at, event.timezone)
-        choices.append(SelectChoice(event.id, f"{event.title} · {local:%Y-%m-%d}"))
+        choices.append(SelectChoice(event.id, f"{event.title} · {event_day(event)}"))
     return choices
-
-
-def _event_when(event: Event) -> str:
-    """Say when an event is, in its own time zone: "Saturday 19 October 2024, 10:00–17:00"."""
-    locale = get_locale()
-    start = utc_to_local(event.starts_at, event.timezone)
-    end = utc_to_local(event.ends_at, event.timezone)
-    day = format_date(start, "full", locale=locale)
-    start_time = format_time(start, "short", locale=locale)
-    end_time = format_time(end, "short", locale=locale)
-    if start.date() == end.date():
-        return f"{day}, {start_time}–{end_time}"
-    return f"{day}, {start_time} – {format_date(end, 'full', locale=locale)}, {end_time}"
 
 
 def _download(body: bytes, mimetype: str, filename: str) -> Response:
@@ -132,7 +116,6 @@ def print_page(group: Group, qr_code_id: int, paper: str):
         qr_code=qr_code,
         paper=paper,
         event=event,
-        event_when=_event_when(event) if event else "",
         payload=services.payload_url(qr_code),
         svg_markup=services.inline_svg(services.payload_url(qr_code)),
     )

@@ -1,0 +1,1 @@
+"""Close-out of events and the reports built from the ledger."""

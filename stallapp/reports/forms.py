@@ -1,0 +1,174 @@
+"""The close-out form (one count per title, one cash count per currency), the reopen form and
+the date range of the group reports."""
+
+from datetime import date
+
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import DateField, IntegerField, SelectField, StringField, TextAreaField
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, ValidationError
+
+from stallapp.money import format_money, parse_money
+from stallapp.reports.services import MAX_CASH, Period, TitleFigures
+from stallapp.stock.models import Store
+from stallapp.stock.services import MAX_QUANTITY
+
+
+class MoneyField(StringField):
+    """An amount typed in major units ("12.50") in ``currency``; ``minor`` holds it parsed."""
+
+    def __init__(self, *args, currency: str, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.currency = currency
+        self.minor: int | None = None
+
+    def pre_validate(self, form) -> None:
+        self.minor = None
+        text = (self.data or "").strip()
+        if not text:
+            return
+        try:
+            minor = parse_money(text, self.currency)
+        except ValueError as error:
+            raise ValidationError(_("Enter an amount such as 40 or 12.50.")) from error
+        if not 0 <= minor <= MAX_CASH:
+            raise ValidationError(_("The amount must be between 0 and a million."))
+        self.minor = minor
+
+
+class CloseOutForm(FlaskForm):
+    """Built per event by :func:`close_out_form`, which adds the count and cash fields."""
+
+    store = SelectField(_l("Put what came back in"), coerce=int, validators=[InputRequired()])
+    note = TextAreaField(_l("Note (optional)"), validators=[Length(max=2000)])
+
+    #: ``(figures, count field)`` per title, set by :func:`close_out_form`.
+    count_fields: list
+    #: ``(currency, float, counted, note)`` fields per currency.
+    cash_fields: list
+    #: Cash taken per currency by the till (minor units), for the "note needed" check.
+    taken: dict[str, int]
+
+    def validate(self, extra_validators=None) -> bool:
+        valid = super().validate(extra_validators)
+        for currency, float_field, counted_field, note_field in self.cash_fields:
+            if float_field.minor is None or counted_field.minor is None:
+                continue
+            expected = float_field.minor + self.taken.get(currency, 0)
+            if counted_field.minor != expected and not (note_field.data or "").strip():
+                note_field.errors.append(
+                    _(
+                        "The cash differs from the %(expected)s expected: say what happened.",
+                        expected=format_money(expected, currency),
+                    )
+                )
+                valid = False
+        return valid
+
+
+def close_out_form(
+    figures: list[TitleFigures],
+    currencies: list[str],
+    stores: list[Store],
+    taken: dict[str, int],
+) -> CloseOutForm:
+    """Return the close-out form for an event's titles and currencies, bound to the request."""
+
+    class EventCloseOutForm(CloseOutForm):
+        pass
+
+    for figure in figures:
+        setattr(
+            EventCloseOutForm,
+            f"count_{figure.publication_id}",
+            IntegerField(
+                figure.title,
+                validators=[
+                    InputRequired(_l("Enter the copies counted, 0 if none came back.")),
+                    NumberRange(0, MAX_QUANTITY, _l("Enter 0 or more copies.")),
+                ],
+                description=_(
+                    "Packed %(packed)d, sold %(sold)d, given away %(given)d: "
+                    "%(left)d expected back.",
+                    packed=figure.packed,
+                    sold=figure.sold,
+                    given=figure.given_away,
+                    left=figure.left,
+                ),
+            ),
+        )
+    for currency in currencies:
+        setattr(
+            EventCloseOutForm,
+            f"float_{currency}",
+            MoneyField(
+                _l("Float taken (%(currency)s)", currency=currency),
+                currency=currency,
+                default="0",
+                validators=[DataRequired(_l("Enter the float, 0 if there was none."))],
+            ),
+        )
+        setattr(
+            EventCloseOutForm,
+            f"cash_{currency}",
+            MoneyField(
+                _l("Cash counted at the end (%(currency)s)", currency=currency),
+                currency=currency,
+                validators=[DataRequired(_l("Enter the cash counted, 0 if none."))],
+                description=_(
+                    "Cash taken by the till: %(taken)s, plus the float.",
+                    taken=format_money(taken.get(currency, 0), currency),
+                ),
+            ),
+        )
+        setattr(
+            EventCloseOutForm,
+            f"note_{currency}",
+            StringField(
+                _l("Note on the %(currency)s cash", currency=currency),
+                validators=[Length(max=500)],
+            ),
+        )
+    form = EventCloseOutForm()
+    form.store.choices = [(store.id, store.name) for store in stores]
+    form.count_fields = [(figure, form[f"count_{figure.publication_id}"]) for figure in figures]
+    form.cash_fields = [
+        (currency, form[f"float_{currency}"], form[f"cash_{currency}"], form[f"note_{currency}"])
+        for currency in currencies
+    ]
+    form.taken = taken
+    return form
+
+
+class ReopenForm(FlaskForm):
+    reason = StringField(
+        _l("Why reopen it?"),
+        validators=[DataRequired(_l("Say why the event is reopened.")), Length(max=500)],
+        description=_l("The count is undone and sales can be recorded again; this is logged."),
+    )
+
+
+class PeriodForm(FlaskForm):
+    """The date range of the group reports, read from the query string."""
+
+    class Meta:
+        csrf = False
+
+    first = DateField(_l("From"), validators=[InputRequired()])
+    last = DateField(_l("To"), validators=[InputRequired()])
+
+    def validate_last(self, field) -> None:
+        if self.first.data and field.data and field.data < self.first.data:
+            raise ValidationError(_("The end must not be before the start."))
+        if self.first.data and field.data and (field.data - self.first.data).days > 3660:
+            raise ValidationError(_("Choose at most ten years."))
+
+
+def period_from(form: PeriodForm, default: Period) -> Period:
+    """Return the period the form asks for, or ``default`` when it is empty or wrong."""
+    first: date | None = form.first.data
+    last: date | None = form.last.data
+    if not form.errors and first and last:
+        return Period(first, last)
+    return default

@@ -1,0 +1,149 @@
+"""What an organiser recorded when closing out an event: the stock count, the cash count, and
+a log of every close and reopen."""
+
+import enum
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from stallapp.accounts.models import User
+from stallapp.database import TimestampMixin, UTCDateTime
+from stallapp.events.models import Event, string_enum
+from stallapp.extensions import db
+from stallapp.stock.models import Publication, StockMovement, Store
+
+
+class EventCloseOut(TimestampMixin, db.Model):
+    """An event's close-out: one row per event, closed again after each reopen.
+
+    The event is closed while ``reopened_at`` is None; every close and reopen is also kept in
+    :class:`CloseOutLogEntry`.
+    """
+
+    __tablename__ = "event_close_out"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    group_id: Mapped[int] = mapped_column(sa.ForeignKey("group.id", ondelete="CASCADE"), index=True)
+    event_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("event.id", ondelete="RESTRICT"), unique=True
+    )
+    #: The store the counted copies went back to.
+    store_id: Mapped[int | None] = mapped_column(sa.ForeignKey("store.id", ondelete="RESTRICT"))
+    closed_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    closed_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id", ondelete="SET NULL"))
+    #: Set when an organiser reopened the event; cleared when it is closed out again.
+    reopened_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    reopened_by_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("user.id", ondelete="SET NULL")
+    )
+    note: Mapped[str] = mapped_column(sa.Text, default="")
+
+    event: Mapped[Event] = relationship()
+    store: Mapped[Store | None] = relationship()
+    closed_by: Mapped[User | None] = relationship(foreign_keys=[closed_by_id])
+    reopened_by: Mapped[User | None] = relationship(foreign_keys=[reopened_by_id])
+    stock_counts: Mapped[list["StockCount"]] = relationship(
+        back_populates="close_out", cascade="all, delete-orphan", order_by="StockCount.id"
+    )
+    cash_counts: Mapped[list["CashCount"]] = relationship(
+        back_populates="close_out", cascade="all, delete-orphan", order_by="CashCount.currency"
+    )
+
+    @property
+    def is_closed(self) -> bool:
+        return self.reopened_at is None
+
+    def __repr__(self) -> str:
+        return f"<EventCloseOut event={self.event_id} closed={self.is_closed}>"
+
+
+class StockCount(db.Model):
+    """What came back of one title: the ledger's figure, the count, and the movements booked.
+
+    The movements are reversed (never deleted) when the event is reopened; the row stays.
+    """
+
+    __tablename__ = "stock_count"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    close_out_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("event_close_out.id", ondelete="CASCADE"), index=True
+    )
+    publication_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("publication.id", ondelete="RESTRICT")
+    )
+    #: Copies the ledger said were left at the event when it was counted (may be below 0).
+    expected: Mapped[int] = mapped_column()
+    counted: Mapped[int] = mapped_column()
+    #: event → store, for the counted copies (None when nothing came back).
+    return_movement_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("stock_movement.id", ondelete="RESTRICT")
+    )
+    #: event → adjustment (missing) or adjustment → event (more came back than the ledger had).
+    adjustment_movement_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("stock_movement.id", ondelete="RESTRICT")
+    )
+    #: False once the count's movements were reversed by a reopen.
+    current: Mapped[bool] = mapped_column(default=True)
+
+    close_out: Mapped[EventCloseOut] = relationship(back_populates="stock_counts")
+    publication: Mapped[Publication] = relationship()
+    return_movement: Mapped[StockMovement | None] = relationship(foreign_keys=[return_movement_id])
+    adjustment_movement: Mapped[StockMovement | None] = relationship(
+        foreign_keys=[adjustment_movement_id]
+    )
+
+
+class CashCount(db.Model):
+    """The cash count in one currency: the float taken, what the ledger expects, what was
+    counted, and a note on any difference. All amounts in minor units of ``currency``."""
+
+    __tablename__ = "cash_count"
+    __table_args__ = (
+        sa.UniqueConstraint("close_out_id", "currency"),
+        sa.CheckConstraint("float_amount >= 0", name="float_not_negative"),
+        sa.CheckConstraint("counted_amount >= 0", name="counted_not_negative"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    close_out_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("event_close_out.id", ondelete="CASCADE"), index=True
+    )
+    currency: Mapped[str] = mapped_column(sa.String(3))
+    float_amount: Mapped[int] = mapped_column()
+    #: Float + cash sales + cash donations + cash subscriptions, at the time of the count.
+    expected_amount: Mapped[int] = mapped_column()
+    counted_amount: Mapped[int] = mapped_column()
+    note: Mapped[str] = mapped_column(sa.String(500), default="")
+
+    close_out: Mapped[EventCloseOut] = relationship(back_populates="cash_counts")
+
+    @property
+    def difference(self) -> int:
+        """Counted minus expected: above 0 is cash over, below 0 cash short."""
+        return self.counted_amount - self.expected_amount
+
+
+class CloseOutAction(enum.StrEnum):
+    CLOSED = "closed"
+    REOPENED = "reopened"
+
+
+class CloseOutLogEntry(db.Model):
+    """One close or reopen of an event, by whom and when: the log is only ever appended to."""
+
+    __tablename__ = "close_out_log_entry"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    group_id: Mapped[int] = mapped_column(sa.ForeignKey("group.id", ondelete="CASCADE"), index=True)
+    event_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("event.id", ondelete="RESTRICT"), index=True
+    )
+    action: Mapped[CloseOutAction] = mapped_column(string_enum(CloseOutAction))
+    user_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id", ondelete="SET NULL"))
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
+    #: Why it was reopened, or the close-out's note.
+    note: Mapped[str] = mapped_column(sa.Text, default="")
+
+    user: Mapped[User | None] = relationship()

@@ -1,0 +1,33 @@
+"""``flask --app stallapp send-reminders``: the rota's reminders, for cron."""
+
+import click
+from flask import current_app
+from flask.cli import with_appcontext
+
+from stallapp.accounts.models import Group
+from stallapp.extensions import db
+from stallapp.rota import notify, services
+
+
+@click.command("send-reminders")
+@with_appcontext
+def send_reminders() -> None:
+    """Email reminders for shifts 24–48 hours ahead (once each) and tell organisers of gaps."""
+    session = db.session
+    due = services.claim_due_reminders(session)
+    shortages = services.claim_shortages(session)
+    organisers = services.organisers_by_group(session, shortages)
+    groups = {group_id: session.get(Group, group_id) for group_id in shortages}
+    # What was claimed is recorded before anything is sent: a rerun finds nothing to send.
+    session.commit()
+    base_url = current_app.config.get("PUBLIC_BASE_URL") or "http://localhost"
+    with current_app.test_request_context(base_url=base_url):
+        for assignment in due:
+            notify.reminder(assignment)
+        told = sum(
+            notify.shortages(groups[group_id], shifts, organisers[group_id])
+            for group_id, shifts in shortages.items()
+        )
+    short = sum(len(shifts) for shifts in shortages.values())
+    click.echo(f"Sent {len(due)} shift reminders.")
+    click.echo(f"Told {told} organisers about {short} shifts still short.")

@@ -1,0 +1,206 @@
+"""The rota's emails, each in its reader's language; sent after the commit, never before."""
+
+from collections.abc import Callable, Iterable
+
+from flask import render_template, url_for
+from flask_babel import force_locale
+from flask_babel import gettext as _
+
+from stallapp.accounts.models import Group, User
+from stallapp.mail import send_email
+from stallapp.rota.display import shift_when
+from stallapp.rota.models import Assignment, CoverRequest, Shift
+from stallapp.rota.services import shift_title
+
+
+def _send(
+    people: Iterable[User], group: Group, subject: Callable[[], str], template: str, **context
+) -> int:
+    """Email each person in their language (the group's when they chose none); return how many."""
+    sent = 0
+    for person in people:
+        with force_locale(person.locale or group.language):
+            send_email(
+                person.email,
+                subject(),
+                render_template(template, person=person, group=group, **context),
+            )
+        sent += 1
+    return sent
+
+
+def _my_shifts_link() -> str:
+    return url_for("rota.my_shifts", _external=True)
+
+
+def assigned(assignment: Assignment) -> None:
+    """Tell a member an organiser put them on a shift."""
+    shift = assignment.shift
+    _send(
+        [assignment.user],
+        shift.group,
+        lambda: _("You are on the rota: %(shift)s", shift=shift_title(shift)),
+        "email/rota_assigned.txt",
+        shift=shift,
+        assignment=assignment,
+        link=_my_shifts_link(),
+    )
+
+
+def unassigned(assignment: Assignment) -> None:
+    """Tell a member an organiser took them off a shift."""
+    shift = assignment.shift
+    _send(
+        [assignment.user],
+        shift.group,
+        lambda: _("You are off the rota: %(shift)s", shift=shift_title(shift)),
+        "email/rota_unassigned.txt",
+        shift=shift,
+        link=_my_shifts_link(),
+    )
+
+
+def late_withdrawal(assignment: Assignment, organisers: list[User]) -> None:
+    """Tell the organisers someone withdrew less than a day before the start."""
+    shift = assignment.shift
+    _send(
+        organisers,
+        shift.group,
+        lambda: _(
+            "%(name)s cannot do %(shift)s, %(when)s",
+            name=assignment.user.name,
+            shift=shift_title(shift),
+            when=shift_when(shift),
+        ),
+        "email/rota_withdrawn_late.txt",
+        shift=shift,
+        assignment=assignment,
+        link=url_for(
+            "rota.event_rota", group_slug=shift.group.slug, event_id=shift.event_id, _external=True
+        ),
+    )
+
+
+def shift_changed(shift: Shift, people: list[User]) -> None:
+    """Tell the people on a shift that its time, role or notes changed."""
+    _send(
+        people,
+        shift.group,
+        lambda: _("Shift changed: %(shift)s", shift=shift_title(shift)),
+        "email/rota_shift_changed.txt",
+        shift=shift,
+        link=_my_shifts_link(),
+    )
+
+
+def shift_cancelled(shift: Shift, people: list[User]) -> None:
+    """Tell the people on a shift that it is cancelled."""
+    _send(
+        people,
+        shift.group,
+        lambda: _("Shift cancelled: %(shift)s", shift=shift_title(shift)),
+        "email/rota_shift_cancelled.txt",
+        shift=shift,
+        link=_my_shifts_link(),
+    )
+
+
+def event_message(
+    event, group: Group, people: list[User], sender: User, subject: str, body: str
+) -> int:
+    """Send an organiser's message to everyone on an event's shifts; return how many."""
+    return _send(
+        people,
+        group,
+        lambda: subject,
+        "email/rota_message.txt",
+        event=event,
+        sender=sender,
+        body=body,
+        link=_my_shifts_link(),
+    )
+
+
+def cover_asked(request: CoverRequest, members: list[User]) -> None:
+    """Tell the group's other members that a place is offered, with the link to take it."""
+    assignment = request.assignment
+    shift = assignment.shift
+    _send(
+        members,
+        shift.group,
+        lambda: _(
+            "Can you cover %(shift)s, %(when)s?", shift=shift_title(shift), when=shift_when(shift)
+        ),
+        "email/rota_cover_asked.txt",
+        shift=shift,
+        cover_request=request,
+        asker=assignment.user,
+        link=url_for(
+            "rota.cover", group_slug=shift.group.slug, cover_request_id=request.id, _external=True
+        ),
+    )
+
+
+def cover_taken(request: CoverRequest, organisers: list[User]) -> None:
+    """Tell the member who asked, and the organisers, who took the place over."""
+    shift = request.assignment.shift
+    people = {person.id: person for person in [request.assignment.user, *organisers]}
+    _send(
+        people.values(),
+        shift.group,
+        lambda: _(
+            "%(name)s is covering %(shift)s", name=request.taken_by.name, shift=shift_title(shift)
+        ),
+        "email/rota_cover_taken.txt",
+        shift=shift,
+        cover_request=request,
+        link=_my_shifts_link(),
+    )
+
+
+def cover_organisers_told(request: CoverRequest, organisers: list[User]) -> None:
+    """Tell the organisers that a member asked for cover."""
+    shift = request.assignment.shift
+    _send(
+        organisers,
+        shift.group,
+        lambda: _(
+            "%(name)s asked for cover: %(shift)s",
+            name=request.assignment.user.name,
+            shift=shift_title(shift),
+        ),
+        "email/rota_cover_organisers.txt",
+        shift=shift,
+        cover_request=request,
+        link=url_for(
+            "rota.event_rota", group_slug=shift.group.slug, event_id=shift.event_id, _external=True
+        ),
+    )
+
+
+def reminder(assignment: Assignment) -> None:
+    """Remind a member of their shift, the day before."""
+    shift = assignment.shift
+    _send(
+        [assignment.user],
+        shift.group,
+        lambda: _(
+            "Reminder: %(shift)s, %(when)s", shift=shift_title(shift), when=shift_when(shift)
+        ),
+        "email/rota_reminder.txt",
+        shift=shift,
+        others=[a.user for a in shift.active_assignments if a.user_id != assignment.user_id],
+        link=_my_shifts_link(),
+    )
+
+
+def shortages(group: Group, shifts: list[Shift], organisers: list[User]) -> int:
+    """Tell a group's organisers which shifts in the next three days still need people."""
+    return _send(
+        organisers,
+        group,
+        lambda: _("Shifts still short in %(group)s", group=group.name),
+        "email/rota_shortage.txt",
+        shifts=shifts,
+        link=url_for("rota.group_rota", group_slug=group.slug, _external=True),
+    )

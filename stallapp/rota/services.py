@@ -1,0 +1,943 @@
+"""Rota rules: shifts, who is on them, conflicts, cover, reminders and calendar feeds.
+
+Every function takes the SQLAlchemy session, flushes rather than commits, and raises a
+:class:`~stallapp.errors.StallError` when a rule says no. Where two people can race for the same
+place (the last place on a shift, a shift offered for cover) the database decides: the shift row
+is locked (``SELECT ... FOR UPDATE`` on PostgreSQL; on SQLite the view began the transaction with
+``BEGIN IMMEDIATE``, see :func:`stallapp.database.begin_write`) before anything is counted.
+"""
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+import sqlalchemy as sa
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from sqlalchemy.orm import Session, selectinload
+
+from stallapp.accounts.models import Group, Membership, Role, User
+from stallapp.database import utcnow
+from stallapp.errors import StallError, ValidationFailed
+from stallapp.events.models import Event
+from stallapp.rota.models import (
+    Assignment,
+    CalendarFeed,
+    CoverRequest,
+    CoverStatus,
+    ReminderSent,
+    Shift,
+    ShiftRole,
+    Unavailability,
+)
+from stallapp.times import utc_to_local
+from stallapp.tokens import hash_token, new_token
+
+
+class ShiftFull(StallError):
+    code = "shift_full"
+    default_message = _l("That shift has just been filled.")
+
+
+class ShiftOverlap(StallError):
+    code = "shift_overlap"
+
+
+class AlreadyOnShift(StallError):
+    code = "already_on_shift"
+    default_message = _l("You are already on that shift.")
+
+
+class ShiftClosed(StallError):
+    code = "shift_closed"
+    default_message = _l("That shift is cancelled or has already started.")
+
+
+class CoverTaken(StallError):
+    code = "cover_taken"
+    default_message = _l("Someone has just taken that shift over.")
+
+
+class NotInGroup(StallError):
+    code = "not_in_group"
+    default_message = _l("That person is not a member of this group.")
+
+
+ROLE_LABELS = {
+    ShiftRole.SETUP: _l("Set-up"),
+    ShiftRole.STAFFING: _l("Staffing"),
+    ShiftRole.PACKDOWN: _l("Pack-down"),
+    ShiftRole.SPEAKER: _l("Speaker"),
+    ShiftRole.CHAIR: _l("Chair"),
+    ShiftRole.DRIVER: _l("Driver / transport"),
+    ShiftRole.CUSTOM: _l("Other (give it a name)"),
+}
+
+#: How far a shift may start before its event or end after it (loading the van, the drive home).
+AROUND_EVENT = timedelta(hours=12)
+#: Shifts at different venues closer than this get a warning: people need time to get there.
+TRAVEL_GAP = timedelta(hours=1)
+#: Withdrawing later than this before the start tells the organisers.
+LATE_WITHDRAWAL = timedelta(hours=24)
+REMINDER_FROM = timedelta(hours=24)
+REMINDER_UNTIL = timedelta(hours=48)
+SHORTAGE_WINDOW = timedelta(hours=72)
+
+
+def role_name(shift: Shift) -> str:
+    """Name a shift's role in the reader's language ("Staffing", or the custom name)."""
+    if shift.role == ShiftRole.CUSTOM:
+        return shift.custom_role
+    return str(ROLE_LABELS[shift.role])
+
+
+def shift_title(shift: Shift) -> str:
+    """Name a shift with its event: "Staffing · Peterborough Radical Bookfair"."""
+    return f"{role_name(shift)} · {shift.event.title}"
+
+
+# Shifts
+
+
+def _check_times(event: Event, starts_at: datetime, ends_at: datetime) -> None:
+    if ends_at <= starts_at:
+        raise ValidationFailed(_("The shift must end after it starts."), code="ends_before_start")
+    if starts_at < event.starts_at - AROUND_EVENT or ends_at > event.ends_at + AROUND_EVENT:
+        raise ValidationFailed(
+            _("A shift must be within 12 hours of its event."), code="shift_outside_event"
+        )
+
+
+def _check_role(role: ShiftRole, custom_role: str) -> str:
+    custom_role = (custom_role or "").strip()
+    if role == ShiftRole.CUSTOM and not custom_role:
+        raise ValidationFailed(_("Give the role a name."), code="custom_role_missing")
+    return custom_role if role == ShiftRole.CUSTOM else ""
+
+
+def add_shift(
+    session: Session,
+    event: Event,
+    role: ShiftRole,
+    starts_at: datetime,
+    ends_at: datetime,
+    *,
+    people_needed: int = 1,
+    notes: str = "",
+    custom_role: str = "",
+) -> Shift:
+    """Add a shift to an event.
+
+    :raises ValidationFailed: when the times are backwards or far from the event, or a custom
+        role has no name.
+    """
+    custom_role = _check_role(role, custom_role)
+    _check_times(event, starts_at, ends_at)
+    if people_needed < 1:
+        raise ValidationFailed(_("At least one person."), code="nobody_needed")
+    shift = Shift(
+        event=event,
+        group_id=event.group_id,
+        role=role,
+        custom_role=custom_role,
+        starts_at=starts_at,
+        ends_at=ends_at,
+        people_needed=people_needed,
+        notes=(notes or "").strip(),
+    )
+    session.add(shift)
+    session.flush()
+    return shift
+
+
+@dataclass(frozen=True)
+class PlannedShift:
+    role: ShiftRole
+    starts_at: datetime
+    ends_at: datetime
+    people_needed: int
+
+
+def plan_stall_day(
+    event: Event,
+    *,
+    block: timedelta,
+    setup: timedelta = timedelta(hours=1),
+    packdown: timedelta = timedelta(minutes=30),
+    staffing_people: int = 2,
+    setup_people: int = 2,
+    packdown_people: int = 2,
+) -> list[PlannedShift]:
+    """Plan a stall day: set-up before opening, staffing in blocks, pack-down after closing.
+
+    Blocks are real durations from the opening instant; the last one ends at closing, so it is
+    shorter when the day does not divide evenly. A zero set-up or pack-down is left out.
+
+    :raises ValidationFailed: when the block length is not positive.
+    """
+    if block <= timedelta(0):
+        raise ValidationFailed(_("Blocks must be at least a minute long."), code="bad_block")
+    plan = []
+    if setup > timedelta(0):
+        plan.append(
+            PlannedShift(ShiftRole.SETUP, event.starts_at - setup, event.starts_at, setup_people)
+        )
+    start = event.starts_at
+    while start < event.ends_at:
+        end = min(start + block, event.ends_at)
+        plan.append(PlannedShift(ShiftRole.STAFFING, start, end, staffing_people))
+        start = end
+    if packdown > timedelta(0):
+        plan.append(
+            PlannedShift(
+                ShiftRole.PACKDOWN, event.ends_at, event.ends_at + packdown, packdown_people
+            )
+        )
+    return plan
+
+
+def fill_stall_day(session: Session, event: Event, **template) -> list[Shift]:
+    """Add the shifts :func:`plan_stall_day` plans for ``event`` (same keyword arguments).
+
+    :raises ValidationFailed: as :func:`plan_stall_day` and :func:`add_shift`.
+    """
+    return [
+        add_shift(
+            session,
+            event,
+            planned.role,
+            planned.starts_at,
+            planned.ends_at,
+            people_needed=planned.people_needed,
+        )
+        for planned in plan_stall_day(event, **template)
+    ]
+
+
+def update_shift(
+    session: Session,
+    shift: Shift,
+    role: ShiftRole,
+    starts_at: datetime,
+    ends_at: datetime,
+    *,
+    people_needed: int,
+    notes: str,
+    custom_role: str = "",
+) -> bool:
+    """Change a shift; return whether its time or place of work changed (people should be told).
+
+    :raises ValidationFailed: as :func:`add_shift`.
+    :raises ShiftOverlap: when the new times clash with another shift of someone on it.
+    """
+    custom_role = _check_role(role, custom_role)
+    _check_times(shift.event, starts_at, ends_at)
+    if people_needed < 1:
+        raise ValidationFailed(_("At least one person."), code="nobody_needed")
+    moved = (starts_at, ends_at) != (shift.starts_at, shift.ends_at)
+    if moved:
+        for assignment in shift.active_assignments:
+            clash = _overlapping(session, assignment.user, starts_at, ends_at, exclude=shift)
+            if clash is not None:
+                raise ShiftOverlap(_clash_message(assignment.user, clash, shift))
+    changed = moved or role != shift.role or custom_role != shift.custom_role
+    changed = changed or (notes or "").strip() != shift.notes
+    shift.role = role
+    shift.custom_role = custom_role
+    shift.starts_at = starts_at
+    shift.ends_at = ends_at
+    shift.people_needed = people_needed
+    shift.notes = (notes or "").strip()
+    session.flush()
+    return changed
+
+
+def cancel_shift(session: Session, shift: Shift) -> list[User]:
+    """Cancel a shift and return the people who were on it (to be told)."""
+    people = [assignment.user for assignment in shift.active_assignments]
+    if shift.cancelled_at is None:
+        shift.cancelled_at = utcnow()
+    session.flush()
+    return people
+
+
+def copy_rota(session: Session, source: Event, target: Event) -> list[Shift]:
+    """Copy ``source``'s shifts (not the people) to ``target``, at the same offsets from its start.
+
+    A shift the target already has (same role and times) is not added twice.
+
+    :raises ValidationFailed: when the events are the same or of different groups, or a copied
+        shift would fall far outside the target event.
+    """
+    if source.id == target.id or source.group_id != target.group_id:
+        raise ValidationFailed(_("Choose another event of this group."), code="bad_source")
+    existing = {
+        (shift.role, shift.custom_role, shift.starts_at, shift.ends_at)
+        for shift in session.scalars(
+            sa.select(Shift).where(Shift.event_id == target.id, Shift.cancelled_at.is_(None))
+        )
+    }
+    offset = target.starts_at - source.starts_at
+    copied = []
+    for shift in session.scalars(
+        sa.select(Shift)
+        .where(Shift.event_id == source.id, Shift.cancelled_at.is_(None))
+        .order_by(Shift.starts_at, Shift.id)
+    ):
+        starts_at, ends_at = shift.starts_at + offset, shift.ends_at + offset
+        if (shift.role, shift.custom_role, starts_at, ends_at) in existing:
+            continue
+        copied.append(
+            add_shift(
+                session,
+                target,
+                shift.role,
+                starts_at,
+                ends_at,
+                people_needed=shift.people_needed,
+                notes=shift.notes,
+                custom_role=shift.custom_role,
+            )
+        )
+    return copied
+
+
+# Who is on a shift
+
+
+def _lock_shift(session: Session, shift_id: int) -> Shift:
+    """Reload the shift with its row locked (PostgreSQL) so counting its people is safe."""
+    return session.scalars(
+        sa.select(Shift)
+        .where(Shift.id == shift_id)
+        .with_for_update(key_share=True)
+        .execution_options(populate_existing=True)
+    ).one()
+
+
+def _active_count(session: Session, shift: Shift) -> int:
+    return session.scalar(
+        sa.select(sa.func.count())
+        .select_from(Assignment)
+        .where(Assignment.shift_id == shift.id, Assignment.withdrawn_at.is_(None))
+    )
+
+
+def _others_of(user: User, exclude: Shift | None) -> sa.Select:
+    statement = (
+        sa.select(Shift)
+        .join(Assignment, Assignment.shift_id == Shift.id)
+        .where(
+            Assignment.user_id == user.id,
+            Assignment.withdrawn_at.is_(None),
+            Shift.cancelled_at.is_(None),
+        )
+        .options(selectinload(Shift.event))
+        .order_by(Shift.starts_at)
+    )
+    if exclude is not None:
+        statement = statement.where(Shift.id != exclude.id)
+    return statement
+
+
+def _overlapping(
+    session: Session, user: User, starts_at: datetime, ends_at: datetime, exclude: Shift | None
+) -> Shift | None:
+    """Return one of the user's shifts, in any group, that overlaps the span (UTC instants)."""
+    return session.scalars(
+        _others_of(user, exclude)
+        .where(Shift.starts_at < ends_at, Shift.ends_at > starts_at)
+        .limit(1)
+    ).first()
+
+
+def shifts_overlap(first: Shift, second: Shift) -> bool:
+    """Tell whether two shifts share any instant; touching ends do not overlap."""
+    return first.starts_at < second.ends_at and second.starts_at < first.ends_at
+
+
+def _clash_message(user: User, clash: Shift, shift: Shift) -> str:
+    """Say what the clash is; another group's event is not named (it is that group's business)."""
+    if clash.group_id != shift.group_id:
+        return _("%(name)s is on a shift of another group at that time.", name=user.name)
+    return _(
+        "%(name)s is already on “%(other)s” at that time.",
+        name=user.name,
+        other=shift_title(clash),
+    )
+
+
+def _venue(event: Event) -> tuple[str, str]:
+    return (event.venue_name.strip().lower(), event.address.strip().lower())
+
+
+def local_days(shift: Shift) -> set[date]:
+    """Return the local dates (in the event's zone) a shift touches."""
+    start = utc_to_local(shift.starts_at, shift.event.timezone)
+    end = utc_to_local(shift.ends_at - timedelta(microseconds=1), shift.event.timezone)
+    days, day = set(), start.date()
+    while day <= end.date():
+        days.add(day)
+        day += timedelta(days=1)
+    return days
+
+
+def assignment_warnings(session: Session, shift: Shift, user: User) -> list[str]:
+    """Return what an organiser should know before putting ``user`` on ``shift``.
+
+    Nothing here forbids it: another shift at a different venue less than an hour before or
+    after, and days the member said they are unavailable.
+    """
+    warnings = []
+    near = session.scalars(
+        _others_of(user, shift).where(
+            Shift.starts_at < shift.ends_at + TRAVEL_GAP,
+            Shift.ends_at > shift.starts_at - TRAVEL_GAP,
+        )
+    )
+    for other in near:
+        if other.event_id == shift.event_id or _venue(other.event) == _venue(shift.event):
+            continue
+        if other.group_id != shift.group_id:
+            what = _("a shift of another group")
+        else:
+            what = f"“{shift_title(other)}”"
+        warnings.append(
+            _(
+                "%(name)s is on %(other)s at another venue less than an hour apart.",
+                name=user.name,
+                other=what,
+            )
+        )
+    days = local_days(shift)
+    for unavailable in session.scalars(
+        sa.select(Unavailability)
+        .where(Unavailability.user_id == user.id, Unavailability.day.in_(sorted(days)))
+        .order_by(Unavailability.day)
+    ):
+        text = _(
+            "%(name)s said they are unavailable on %(day)s.",
+            name=user.name,
+            day=unavailable.day.isoformat(),
+        )
+        if unavailable.note:
+            text += f" ({unavailable.note})"
+        warnings.append(text)
+    return warnings
+
+
+def _is_member(session: Session, user: User, group_id: int) -> bool:
+    return (
+        session.scalar(
+            sa.select(Membership.id).where(
+                Membership.user_id == user.id, Membership.group_id == group_id
+            )
+        )
+        is not None
+    )
+
+
+def _place(session: Session, shift: Shift, user: User, *, allow_over: bool) -> Assignment:
+    """Put ``user`` on the locked ``shift`` after every check; the caller locked the row."""
+    if shift.cancelled_at is not None or shift.starts_at <= utcnow():
+        raise ShiftClosed()
+    if not _is_member(session, user, shift.group_id):
+        raise NotInGroup()
+    on_it = session.scalar(
+        sa.select(Assignment.id).where(
+            Assignment.shift_id == shift.id,
+            Assignment.user_id == user.id,
+            Assignment.withdrawn_at.is_(None),
+        )
+    )
+    if on_it is not None:
+        raise AlreadyOnShift()
+    if not allow_over and _active_count(session, shift) >= shift.people_needed:
+        raise ShiftFull()
+    clash = _overlapping(session, user, shift.starts_at, shift.ends_at, exclude=shift)
+    if clash is not None:
+        raise ShiftOverlap(_clash_message(user, clash, shift))
+    assignment = Assignment(shift=shift, user=user)
+    session.add(assignment)
+    session.flush()
+    return assignment
+
+
+def _lock_user(session: Session, user: User) -> None:
+    """Serialise one member's sign-ups, so two at once cannot both pass the overlap check."""
+    session.execute(sa.select(User.id).where(User.id == user.id).with_for_update(key_share=True))
+
+
+def sign_up(session: Session, shift: Shift, user: User) -> Assignment:
+    """Put a member on an open shift of their group, if a place is still free.
+
+    :raises ShiftFull: when the last place went to someone else ("that shift has just been
+        filled"); decided under the shift's row lock.
+    :raises ShiftOverlap: when they are on another shift at the same time, in any group.
+    :raises AlreadyOnShift: when they are on it already.
+    :raises ShiftClosed: when the shift is cancelled or has started.
+    :raises NotInGroup: when they are not a member of the shift's group.
+    """
+    shift = _lock_shift(session, shift.id)
+    _lock_user(session, user)
+    return _place(session, shift, user, allow_over=False)
+
+
+def assign(session: Session, shift: Shift, user: User, assigned_by: User) -> Assignment:
+    """Put a member on a shift (an organiser's decision, so it may go over the number needed).
+
+    :raises ShiftOverlap: when they are on another shift at the same time, in any group.
+    :raises AlreadyOnShift, ShiftClosed, NotInGroup: as :func:`sign_up`.
+    """
+    shift = _lock_shift(session, shift.id)
+    _lock_user(session, user)
+    assignment = _place(session, shift, user, allow_over=True)
+    assignment.assigned_by = assigned_by
+    session.flush()
+    return assignment
+
+
+def withdraw(session: Session, assignment: Assignment, reason: str) -> bool:
+    """Take a member off a shift with their reason; return whether it is late (under 24 hours).
+
+    :raises ValidationFailed: when they already withdrew.
+    """
+    if assignment.withdrawn_at is not None:
+        raise ValidationFailed(_("You are no longer on that shift."), code="already_withdrawn")
+    now = utcnow()
+    assignment.withdrawn_at = now
+    assignment.withdrawal_reason = (reason or "").strip()
+    session.flush()
+    return assignment.shift.starts_at - now < LATE_WITHDRAWAL
+
+
+def unassign(session: Session, assignment: Assignment, by: User) -> None:
+    """Take a member off a shift (an organiser's decision).
+
+    :raises ValidationFailed: when they are no longer on it.
+    """
+    withdraw(session, assignment, _("Taken off the rota by %(name)s.", name=by.name))
+
+
+def organisers_of(session: Session, group_id: int) -> list[User]:
+    """Return the organisers of a group, by name."""
+    return list(
+        session.scalars(
+            sa.select(User)
+            .join(Membership, Membership.user_id == User.id)
+            .where(Membership.group_id == group_id, Membership.role == Role.ORGANISER)
+            .order_by(User.name)
+        )
+    )
+
+
+def people_on_event(session: Session, event: Event) -> list[User]:
+    """Return everyone on a live shift of the event, once each, by name."""
+    return list(
+        session.scalars(
+            sa.select(User)
+            .join(Assignment, Assignment.user_id == User.id)
+            .join(Shift, Shift.id == Assignment.shift_id)
+            .where(
+                Shift.event_id == event.id,
+                Shift.cancelled_at.is_(None),
+                Assignment.withdrawn_at.is_(None),
+            )
+            .distinct()
+            .order_by(User.name)
+        )
+    )
+
+
+# Cover
+
+
+def ask_for_cover(
+    session: Session, assignment: Assignment, message: str
+) -> tuple[CoverRequest, list[User]]:
+    """Offer a place on a shift to the group; return the request and the members to tell.
+
+    :raises ValidationFailed: when the place was already offered or is no longer held.
+    :raises ShiftClosed: when the shift is cancelled or has started.
+    """
+    if assignment.withdrawn_at is not None:
+        raise ValidationFailed(_("You are no longer on that shift."), code="already_withdrawn")
+    shift = assignment.shift
+    if shift.cancelled_at is not None or shift.starts_at <= utcnow():
+        raise ShiftClosed()
+    # A double tap must not make two requests: the second waits here, then finds the first.
+    session.execute(
+        sa.select(Assignment.id).where(Assignment.id == assignment.id).with_for_update()
+    )
+    already = session.scalar(
+        sa.select(CoverRequest.id).where(CoverRequest.assignment_id == assignment.id)
+    )
+    if already is not None:
+        raise ValidationFailed(_("You have already asked for cover."), code="cover_asked")
+    request = CoverRequest(assignment=assignment, message=(message or "").strip())
+    session.add(request)
+    session.flush()
+    on_shift = {a.user_id for a in shift.active_assignments}
+    members = session.scalars(
+        sa.select(User)
+        .join(Membership, Membership.user_id == User.id)
+        .where(Membership.group_id == shift.group_id, User.is_enabled.is_(True))
+        .order_by(User.name)
+    )
+    return request, [member for member in members if member.id not in on_shift]
+
+
+def open_cover_request(session: Session, assignment: Assignment) -> CoverRequest | None:
+    """Return the open cover request for an assignment, if any."""
+    return session.scalar(
+        sa.select(CoverRequest).where(
+            CoverRequest.assignment_id == assignment.id,
+            CoverRequest.status == CoverStatus.OPEN,
+        )
+    )
+
+
+def take_cover(session: Session, request: CoverRequest, user: User) -> Assignment:
+    """Take over an offered place: the first to ask gets it.
+
+    The request is claimed by a conditional UPDATE (``status = 'open'``), which only one of
+    two simultaneous takers can win; the loser's transaction changes nothing.
+
+    :raises CoverTaken: when someone else took it first, or it is your own.
+    :raises ShiftOverlap, AlreadyOnShift, ShiftClosed, NotInGroup: as :func:`sign_up`.
+    """
+    original = request.assignment
+    if original.user_id == user.id:
+        raise CoverTaken(_("This is your own shift."), code="own_cover")
+    shift = _lock_shift(session, original.shift_id)
+    _lock_user(session, user)
+    claimed = session.execute(
+        sa.update(CoverRequest)
+        .where(CoverRequest.id == request.id, CoverRequest.status == CoverStatus.OPEN)
+        .values(status=CoverStatus.TAKEN, taken_by_id=user.id, taken_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    if claimed.rowcount != 1:
+        raise CoverTaken()
+    session.refresh(request)
+    session.refresh(original)
+    if original.withdrawn_at is not None:
+        raise CoverTaken(_("That place is no longer on offer."))
+    original.withdrawn_at = utcnow()
+    original.withdrawal_reason = _("Covered by %(name)s.", name=user.name)
+    session.flush()
+    return _place(session, shift, user, allow_over=True)
+
+
+# Pages
+
+
+def fill_state(filled: int, needed: int) -> str:
+    """Say whether a shift is ``short``, ``full`` or ``over``."""
+    if filled < needed:
+        return "short"
+    return "full" if filled == needed else "over"
+
+
+def _rota_query() -> sa.Select:
+    return sa.select(Shift).options(
+        selectinload(Shift.event),
+        selectinload(Shift.active_assignments).selectinload(Assignment.user),
+    )
+
+
+def gaps_first(shifts: Iterable[Shift]) -> list[Shift]:
+    """Order shifts short ones first, then full, then over; by time within each."""
+    order = {"short": 0, "full": 1, "over": 2}
+    return sorted(
+        shifts,
+        key=lambda shift: (
+            shift.cancelled_at is not None,
+            order[fill_state(shift.filled, shift.people_needed)],
+            shift.starts_at,
+            shift.id,
+        ),
+    )
+
+
+def event_rota(session: Session, event: Event) -> list[Shift]:
+    """Return an event's shifts with their people, gaps first, cancelled ones last."""
+    return gaps_first(session.scalars(_rota_query().where(Shift.event_id == event.id)))
+
+
+def group_rota(session: Session, group: Group, start: datetime, end: datetime) -> list[Shift]:
+    """Return the group's live shifts starting in ``[start, end)``, gaps first."""
+    return gaps_first(
+        session.scalars(
+            _rota_query().where(
+                Shift.group_id == group.id,
+                Shift.cancelled_at.is_(None),
+                Shift.starts_at >= start,
+                Shift.starts_at < end,
+            )
+        )
+    )
+
+
+def unavailable_members(
+    session: Session, group_id: int, days: Iterable[date]
+) -> list[Unavailability]:
+    """Return the group's members' unavailable days among ``days``, by day then name."""
+    return list(
+        session.scalars(
+            sa.select(Unavailability)
+            .join(User, User.id == Unavailability.user_id)
+            .join(Membership, Membership.user_id == User.id)
+            .where(Membership.group_id == group_id, Unavailability.day.in_(sorted(set(days))))
+            .options(selectinload(Unavailability.user))
+            .order_by(Unavailability.day, User.name)
+        )
+    )
+
+
+def my_assignments(session: Session, user: User) -> list[Assignment]:
+    """Return the member's places on live shifts that have not ended, soonest first."""
+    return list(
+        session.scalars(
+            sa.select(Assignment)
+            .join(Shift, Shift.id == Assignment.shift_id)
+            .where(
+                Assignment.user_id == user.id,
+                Assignment.withdrawn_at.is_(None),
+                Shift.cancelled_at.is_(None),
+                Shift.ends_at > utcnow(),
+            )
+            .options(
+                selectinload(Assignment.shift).selectinload(Shift.event),
+                selectinload(Assignment.shift).selectinload(Shift.group),
+                selectinload(Assignment.shift)
+                .selectinload(Shift.active_assignments)
+                .selectinload(Assignment.user),
+            )
+            .order_by(Shift.starts_at, Shift.id)
+        )
+    )
+
+
+def open_shifts(session: Session, user: User) -> list[Shift]:
+    """Return the live, future shifts of the member's groups with a free place they could take."""
+    taken = (
+        sa.select(sa.func.count())
+        .select_from(Assignment)
+        .where(Assignment.shift_id == Shift.id, Assignment.withdrawn_at.is_(None))
+        .scalar_subquery()
+    )
+    mine = sa.select(Assignment.shift_id).where(
+        Assignment.user_id == user.id, Assignment.withdrawn_at.is_(None)
+    )
+    groups = sa.select(Membership.group_id).where(Membership.user_id == user.id)
+    return list(
+        session.scalars(
+            sa.select(Shift)
+            .where(
+                Shift.group_id.in_(groups),
+                Shift.cancelled_at.is_(None),
+                Shift.starts_at > utcnow(),
+                taken < Shift.people_needed,
+                Shift.id.not_in(mine),
+            )
+            .options(
+                selectinload(Shift.event),
+                selectinload(Shift.group),
+                selectinload(Shift.active_assignments).selectinload(Assignment.user),
+            )
+            .order_by(Shift.starts_at, Shift.id)
+            .limit(50)
+        )
+    )
+
+
+def organisers_by_group(session: Session, group_ids: Iterable[int]) -> dict[int, list[User]]:
+    """Return each group's organisers, in one query."""
+    found: dict[int, list[User]] = {group_id: [] for group_id in group_ids}
+    if not found:
+        return found
+    rows = session.execute(
+        sa.select(Membership.group_id, User)
+        .join(User, User.id == Membership.user_id)
+        .where(Membership.group_id.in_(list(found)), Membership.role == Role.ORGANISER)
+        .order_by(User.name)
+    )
+    for group_id, user in rows:
+        found[group_id].append(user)
+    return found
+
+
+# Unavailable days
+
+
+def mark_unavailable(session: Session, user: User, day: date, note: str = "") -> Unavailability:
+    """Record a day the member cannot do shifts.
+
+    :raises ValidationFailed: when the day is already marked or in the past.
+    """
+    if day < utcnow().date() - timedelta(days=1):
+        raise ValidationFailed(_("Choose today or a later day."), code="day_past")
+    _lock_user(session, user)  # a double tap waits, then finds the day already marked
+    exists = session.scalar(
+        sa.select(Unavailability.id).where(
+            Unavailability.user_id == user.id, Unavailability.day == day
+        )
+    )
+    if exists is not None:
+        raise ValidationFailed(_("You have already marked that day."), code="already_unavailable")
+    unavailable = Unavailability(user=user, day=day, note=(note or "").strip())
+    session.add(unavailable)
+    session.flush()
+    return unavailable
+
+
+def unavailable_days(session: Session, user: User) -> list[Unavailability]:
+    """Return the member's unavailable days from yesterday on (a day is local somewhere)."""
+    return list(
+        session.scalars(
+            sa.select(Unavailability)
+            .where(
+                Unavailability.user_id == user.id,
+                Unavailability.day >= utcnow().date() - timedelta(days=1),
+            )
+            .order_by(Unavailability.day)
+        )
+    )
+
+
+# Calendar feed
+
+
+def regenerate_feed_token(session: Session, user: User) -> str:
+    """Give the member a new calendar feed URL token; any earlier URL stops working."""
+    token, token_hash = new_token()
+    feed = session.scalar(sa.select(CalendarFeed).where(CalendarFeed.user_id == user.id))
+    if feed is None:
+        session.add(CalendarFeed(user=user, token_hash=token_hash))
+    else:
+        feed.token_hash = token_hash
+    session.flush()
+    return token
+
+
+def has_feed(session: Session, user: User) -> bool:
+    """Tell whether the member has made a calendar feed URL."""
+    return (
+        session.scalar(sa.select(CalendarFeed.id).where(CalendarFeed.user_id == user.id))
+        is not None
+    )
+
+
+def user_for_feed_token(session: Session, token: str) -> User | None:
+    """Return the enabled user whose feed URL holds ``token``, or None."""
+    feed = session.scalar(
+        sa.select(CalendarFeed)
+        .where(CalendarFeed.token_hash == hash_token(token))
+        .options(selectinload(CalendarFeed.user))
+    )
+    if feed is None or not feed.user.is_enabled:
+        return None
+    return feed.user
+
+
+def feed_assignments(session: Session, user: User) -> list[Assignment]:
+    """Return the member's places for the feed: the last 60 days and everything ahead.
+
+    Places on cancelled shifts stay in the feed (marked cancelled) so calendars drop them.
+    """
+    return list(
+        session.scalars(
+            sa.select(Assignment)
+            .join(Shift, Shift.id == Assignment.shift_id)
+            .where(
+                Assignment.user_id == user.id,
+                Assignment.withdrawn_at.is_(None),
+                Shift.ends_at > utcnow() - timedelta(days=60),
+            )
+            .options(
+                selectinload(Assignment.shift).selectinload(Shift.event),
+                selectinload(Assignment.shift)
+                .selectinload(Shift.active_assignments)
+                .selectinload(Assignment.user),
+            )
+            .order_by(Shift.starts_at)
+        )
+    )
+
+
+# Reminders
+
+
+def claim_due_reminders(session: Session, now: datetime | None = None) -> list[Assignment]:
+    """Record and return the reminders due: places on shifts starting 24–48 hours from now.
+
+    A :class:`ReminderSent` row is inserted for each before anything is sent; its unique
+    ``assignment_id`` means a rerun, or a second run at the same time, finds nothing to send.
+    """
+    now = now or utcnow()
+    already = sa.select(ReminderSent.assignment_id)
+    due = session.scalars(
+        sa.select(Assignment)
+        .join(Shift, Shift.id == Assignment.shift_id)
+        .where(
+            Assignment.withdrawn_at.is_(None),
+            Shift.cancelled_at.is_(None),
+            Shift.starts_at >= now + REMINDER_FROM,
+            Shift.starts_at < now + REMINDER_UNTIL,
+            Assignment.id.not_in(already),
+        )
+        .options(
+            selectinload(Assignment.user),
+            selectinload(Assignment.shift).selectinload(Shift.event),
+            selectinload(Assignment.shift)
+            .selectinload(Shift.active_assignments)
+            .selectinload(Assignment.user),
+        )
+        .order_by(Shift.starts_at, Assignment.id)
+    ).all()
+    claimed = []
+    for assignment in due:
+        try:
+            with session.begin_nested():
+                session.add(ReminderSent(assignment_id=assignment.id, sent_at=now))
+        except sa.exc.IntegrityError:
+            continue  # another run claimed it in the meantime
+        claimed.append(assignment)
+    return claimed
+
+
+def claim_shortages(session: Session, now: datetime | None = None) -> dict[int, list[Shift]]:
+    """Mark and return, per group, live shifts starting within 72 hours that are still short.
+
+    Each shift is reported once (``shortage_notified_at``).
+    """
+    now = now or utcnow()
+    taken = (
+        sa.select(sa.func.count())
+        .select_from(Assignment)
+        .where(Assignment.shift_id == Shift.id, Assignment.withdrawn_at.is_(None))
+        .scalar_subquery()
+    )
+    candidates = session.scalars(
+        _rota_query()
+        .where(
+            Shift.cancelled_at.is_(None),
+            Shift.shortage_notified_at.is_(None),
+            Shift.starts_at > now,
+            Shift.starts_at < now + SHORTAGE_WINDOW,
+            taken < Shift.people_needed,
+        )
+        .order_by(Shift.starts_at, Shift.id)
+    ).all()
+    by_group: dict[int, list[Shift]] = {}
+    for shift in candidates:
+        marked = session.execute(
+            sa.update(Shift)
+            .where(Shift.id == shift.id, Shift.shortage_notified_at.is_(None))
+            .values(shortage_notified_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        if marked.rowcount == 1:
+            by_group.setdefault(shift.group_id, []).append(shift)
+    return by_group

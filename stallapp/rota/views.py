@@ -1,0 +1,608 @@
+"""The rota: members' "My shifts", organisers' rota pages, cover, and the calendar feed."""
+
+import logging
+from datetime import date, datetime, time, timedelta
+
+import sqlalchemy as sa
+from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from wtforms import SelectChoice
+
+from stallapp.accounts.models import Group, Membership, User
+from stallapp.accounts.services import members_of
+from stallapp.database import begin_write, utcnow
+from stallapp.errors import StallError
+from stallapp.events.models import Event
+from stallapp.extensions import db
+from stallapp.forms import EmptyForm
+from stallapp.permissions import (
+    get_in_group_or_404,
+    login_required,
+    member_required,
+    organiser_required,
+)
+from stallapp.qr.services import public_base_url
+from stallapp.rota import display, feed, notify, services
+from stallapp.rota.forms import (
+    AssignForm,
+    CopyRotaForm,
+    CoverForm,
+    MessageForm,
+    RangeForm,
+    ShiftForm,
+    StallDayForm,
+    UnavailableForm,
+    WithdrawForm,
+)
+from stallapp.rota.models import (
+    Assignment,
+    CoverRequest,
+    CoverStatus,
+    Shift,
+    ShiftRole,
+    Unavailability,
+)
+from stallapp.times import NonexistentLocalTime, local_to_utc, utc_to_local
+
+bp = Blueprint("rota", __name__)
+display.register(bp)
+log = logging.getLogger(__name__)
+
+#: How far ahead the group rota looks when no range is given.
+DEFAULT_RANGE = timedelta(days=60)
+
+
+@bp.before_request
+def _start_writing() -> None:
+    """Take SQLite's write lock before a form's first read (see begin_write)."""
+    if request.method == "POST":
+        begin_write(db.session())  # the Session itself: the scoped proxy lacks in_transaction()
+
+
+def _own_assignment_or_404(assignment_id: int) -> Assignment:
+    assignment = db.session.scalar(
+        sa.select(Assignment).where(
+            Assignment.id == assignment_id,
+            Assignment.user_id == current_user.id,
+            Assignment.withdrawn_at.is_(None),
+        )
+    )
+    if assignment is None:
+        abort(404)
+    return assignment
+
+
+def _assignment_in_group_or_404(assignment_id: int, group: Group) -> Assignment:
+    assignment = db.session.scalar(
+        sa.select(Assignment)
+        .join(Shift, Shift.id == Assignment.shift_id)
+        .where(Assignment.id == assignment_id, Shift.group_id == group.id)
+    )
+    if assignment is None:
+        abort(404)
+    return assignment
+
+
+def _event_rota_url(shift_or_event) -> str:
+    event = shift_or_event.event if isinstance(shift_or_event, Shift) else shift_or_event
+    return url_for("rota.event_rota", group_slug=event.group.slug, event_id=event.id)
+
+
+# Members
+
+
+def _my_shifts_page(failed_form=None, failed_assignment_id=None, unavailable_form=None):
+    assignments = services.my_assignments(db.session, current_user)
+    open_shifts = services.open_shifts(db.session, current_user)
+    group_ids = {a.shift.group_id for a in assignments}
+    organisers = services.organisers_by_group(db.session, group_ids)
+    cover_asked = set(
+        db.session.scalars(
+            sa.select(CoverRequest.assignment_id).where(
+                CoverRequest.assignment_id.in_([a.id for a in assignments]),
+                CoverRequest.status == CoverStatus.OPEN,
+            )
+        )
+    )
+    return render_template(
+        "rota/my_shifts.html",
+        assignments=assignments,
+        open_shifts=open_shifts,
+        organisers=organisers,
+        cover_asked=cover_asked,
+        failed_form=failed_form,
+        failed_assignment_id=failed_assignment_id,
+        withdraw_form=WithdrawForm(formdata=None),
+        cover_form=CoverForm(formdata=None),
+        unavailable_form=unavailable_form or UnavailableForm(formdata=None),
+        unavailable=services.unavailable_days(db.session, current_user),
+        has_feed=services.has_feed(db.session, current_user),
+        button_form=EmptyForm(),
+    )
+
+
+@bp.route("/my-shifts")
+@login_required
+def my_shifts():
+    """Show the member's next shift, the rest, open shifts to sign up for, and their settings."""
+    return _my_shifts_page()
+
+
+@bp.route("/groups/<group_slug>/rota/shifts/<int:shift_id>/sign-up", methods=["POST"])
+@member_required
+def sign_up(group: Group, shift_id: int):
+    """Put the member on an open shift in one tap."""
+    shift = get_in_group_or_404(Shift, shift_id, group)
+    if EmptyForm().validate_on_submit():
+        try:
+            assignment = services.sign_up(db.session, shift, current_user)
+            warnings = services.assignment_warnings(db.session, shift, current_user)
+        except StallError as error:
+            db.session.rollback()
+            flash(error.message, "error")
+        else:
+            title = services.shift_title(assignment.shift)
+            db.session.commit()
+            flash(_("You are on “%(shift)s”.", shift=title), "success")
+            for warning in warnings:
+                flash(warning, "info")
+    return redirect(url_for("rota.my_shifts"))
+
+
+@bp.route("/my-shifts/<int:assignment_id>/withdraw", methods=["POST"])
+@login_required
+def withdraw(assignment_id: int):
+    """Take the member off one of their shifts, with a reason."""
+    assignment = _own_assignment_or_404(assignment_id)
+    form = WithdrawForm()
+    if not form.validate_on_submit():
+        return _my_shifts_page(failed_form=form, failed_assignment_id=assignment.id), 400
+    try:
+        late = services.withdraw(db.session, assignment, form.reason.data)
+    except StallError as error:
+        db.session.rollback()
+        flash(error.message, "error")
+        return redirect(url_for("rota.my_shifts"))
+    organisers = services.organisers_of(db.session, assignment.shift.group_id) if late else []
+    title = services.shift_title(assignment.shift)
+    db.session.commit()
+    if late:
+        notify.late_withdrawal(assignment, organisers)
+    flash(_("You are off “%(shift)s”.", shift=title), "success")
+    return redirect(url_for("rota.my_shifts"))
+
+
+@bp.route("/my-shifts/<int:assignment_id>/cover", methods=["POST"])
+@login_required
+def ask_cover(assignment_id: int):
+    """Offer the member's place on a shift to the rest of the group."""
+    assignment = _own_assignment_or_404(assignment_id)
+    form = CoverForm()
+    if not form.validate_on_submit():
+        return _my_shifts_page(failed_form=form, failed_assignment_id=assignment.id), 400
+    try:
+        cover_request, members = services.ask_for_cover(db.session, assignment, form.message.data)
+    except StallError as error:
+        db.session.rollback()
+        flash(error.message, "error")
+        return redirect(url_for("rota.my_shifts"))
+    organisers = services.organisers_of(db.session, assignment.shift.group_id)
+    db.session.commit()
+    notify.cover_asked(cover_request, members)
+    notify.cover_organisers_told(cover_request, organisers)
+    flash(_("The group is asked. You stay on the shift until someone takes it over."), "success")
+    return redirect(url_for("rota.my_shifts"))
+
+
+@bp.route("/groups/<group_slug>/rota/cover/<int:cover_request_id>", methods=["GET", "POST"])
+@member_required
+def cover(group: Group, cover_request_id: int):
+    """Show a shift offered for cover, and take it over in one tap."""
+    cover_request = db.session.scalar(
+        sa.select(CoverRequest)
+        .join(Assignment, Assignment.id == CoverRequest.assignment_id)
+        .join(Shift, Shift.id == Assignment.shift_id)
+        .where(CoverRequest.id == cover_request_id, Shift.group_id == group.id)
+    )
+    if cover_request is None:
+        abort(404)
+    form = EmptyForm()
+    if form.validate_on_submit():
+        try:
+            services.take_cover(db.session, cover_request, current_user)
+        except StallError as error:
+            db.session.rollback()
+            flash(error.message, "error")
+            return redirect(
+                url_for("rota.cover", group_slug=group.slug, cover_request_id=cover_request_id)
+            )
+        organisers = services.organisers_of(db.session, group.id)
+        title = services.shift_title(cover_request.assignment.shift)
+        db.session.commit()
+        notify.cover_taken(cover_request, organisers)
+        flash(_("You are on “%(shift)s”. Thank you!", shift=title), "success")
+        return redirect(url_for("rota.my_shifts"))
+    return render_template(
+        "rota/cover.html",
+        group=group,
+        cover_request=cover_request,
+        shift=cover_request.assignment.shift,
+        form=form,
+    )
+
+
+@bp.route("/my-shifts/unavailable", methods=["POST"])
+@login_required
+def add_unavailable():
+    """Mark a day the member cannot do shifts."""
+    form = UnavailableForm()
+    if form.validate_on_submit():
+        try:
+            services.mark_unavailable(db.session, current_user, form.day.data, form.note.data)
+        except StallError as error:
+            db.session.rollback()
+            form.day.errors = [*form.day.errors, error.message]
+        else:
+            db.session.commit()
+            flash(
+                _("Marked: you are unavailable on %(day)s.", day=form.day.data.isoformat()),
+                "success",
+            )
+            return redirect(url_for("rota.my_shifts") + "#unavailable")
+    return _my_shifts_page(unavailable_form=form), 400
+
+
+@bp.route("/my-shifts/unavailable/<int:unavailability_id>/delete", methods=["POST"])
+@login_required
+def remove_unavailable(unavailability_id: int):
+    """Forget one of the member's unavailable days."""
+    unavailable = db.session.scalar(
+        sa.select(Unavailability).where(
+            Unavailability.id == unavailability_id, Unavailability.user_id == current_user.id
+        )
+    )
+    if unavailable is None:
+        abort(404)
+    if EmptyForm().validate_on_submit():
+        db.session.delete(unavailable)
+        db.session.commit()
+        flash(_("That day is open again."), "success")
+    return redirect(url_for("rota.my_shifts") + "#unavailable")
+
+
+@bp.route("/my-shifts/calendar", methods=["POST"])
+@login_required
+def new_feed():
+    """Make a new secret calendar link for the member (the old one stops working)."""
+    if not EmptyForm().validate_on_submit():
+        return redirect(url_for("rota.my_shifts"))
+    token = services.regenerate_feed_token(db.session, current_user)
+    db.session.commit()
+    url = public_base_url() + url_for("rota.calendar_feed", token=token)
+    return render_template(
+        "rota/feed_link.html",
+        url=url,
+        webcal_url="webcal://" + url.split("://", 1)[1],
+    )
+
+
+@bp.route("/calendar/<token>.ics")
+def calendar_feed(token: str):
+    """Serve a member's shifts as a calendar; the secret token in the URL is the only key."""
+    user = services.user_for_feed_token(db.session, token)
+    if user is None:
+        abort(404)
+    body = feed.build_feed(
+        user.name,
+        services.feed_assignments(db.session, user),
+        url_for("rota.my_shifts", _external=True),
+    )
+    response = Response(body, mimetype="text/calendar")
+    response.headers["Content-Disposition"] = 'inline; filename="shifts.ics"'
+    response.headers["Cache-Control"] = "private, max-age=300"
+    return response
+
+
+# Organisers
+
+
+def _local_midnight(day: date, zone_name: str) -> datetime:
+    """Return the UTC instant a local day starts (an hour later where midnight is skipped)."""
+    try:
+        return local_to_utc(datetime.combine(day, time()), zone_name)
+    except NonexistentLocalTime:
+        return local_to_utc(datetime.combine(day, time(1)), zone_name)
+
+
+def _range_of(group: Group) -> tuple[RangeForm, date, date]:
+    """Read the rota's date range from the query string; the next 60 days when absent or bad."""
+    today = utc_to_local(utcnow(), group.timezone).date()
+    if request.args:
+        form = RangeForm(request.args)
+        if form.validate():
+            return form, form.start.data, form.end.data
+    else:
+        form = RangeForm(formdata=None)
+        form.start.data, form.end.data = today, today + DEFAULT_RANGE
+    return form, today, today + DEFAULT_RANGE
+
+
+@bp.route("/groups/<group_slug>/rota")
+@organiser_required
+def group_rota(group: Group):
+    """Show the group's shifts over a date range, gaps first, and its events to plan."""
+    form, first_day, last_day = _range_of(group)
+    start = _local_midnight(first_day, group.timezone)
+    end = _local_midnight(last_day + timedelta(days=1), group.timezone)
+    shifts = services.group_rota(db.session, group, start, end)
+    events = db.session.scalars(
+        sa.select(Event)
+        .where(Event.group_id == group.id, Event.ends_at >= start, Event.starts_at < end)
+        .order_by(Event.starts_at)
+    ).all()
+    days = {first_day + timedelta(days=n) for n in range((last_day - first_day).days + 1)}
+    return render_template(
+        "rota/group_rota.html",
+        group=group,
+        form=form,
+        shifts=shifts,
+        events=events,
+        unavailable=services.unavailable_members(db.session, group.id, days),
+    )
+
+
+def _event_days(event: Event) -> set:
+    start = utc_to_local(event.starts_at, event.timezone).date()
+    end = utc_to_local(event.ends_at, event.timezone).date()
+    return {start + timedelta(days=n) for n in range((end - start).days + 1)}
+
+
+@bp.route("/groups/<group_slug>/rota/events/<int:event_id>")
+@organiser_required
+def event_rota(group: Group, event_id: int):
+    """Show an event's shifts with who is on them, gaps first, and the tools to build the rota."""
+    event = get_in_group_or_404(Event, event_id, group)
+    return render_template(
+        "rota/event_rota.html",
+        group=group,
+        event=event,
+        shifts=services.event_rota(db.session, event),
+        unavailable=services.unavailable_members(db.session, group.id, _event_days(event)),
+        button_form=EmptyForm(),
+    )
+
+
+def _shift_form_page(group, event, form, shift=None):
+    return render_template("rota/shift_form.html", group=group, event=event, form=form, shift=shift)
+
+
+@bp.route("/groups/<group_slug>/rota/events/<int:event_id>/shifts/new", methods=["GET", "POST"])
+@organiser_required
+def new_shift(group: Group, event_id: int):
+    """Add a shift to an event, with times in the event's zone."""
+    event = get_in_group_or_404(Event, event_id, group)
+    form = ShiftForm()
+    if request.method == "GET":
+        form.day.data = utc_to_local(event.starts_at, event.timezone).date()
+    if form.validate_on_submit():
+        instants = form.instants(event.timezone)
+        if instants is not None:
+            try:
+                services.add_shift(
+                    db.session,
+                    event,
+                    ShiftRole(form.role.data),
+                    *instants,
+                    people_needed=form.people_needed.data,
+                    notes=form.notes.data,
+                    custom_role=form.custom_role.data,
+                )
+            except StallError as error:
+                db.session.rollback()
+                form.start.errors = [*form.start.errors, error.message]
+            else:
+                db.session.commit()
+                flash(_("Shift added."), "success")
+                return redirect(_event_rota_url(event))
+    return _shift_form_page(group, event, form)
+
+
+@bp.route("/groups/<group_slug>/rota/events/<int:event_id>/stall-day", methods=["GET", "POST"])
+@organiser_required
+def stall_day(group: Group, event_id: int):
+    """Fill a stall day from the template: set-up, staffing blocks, pack-down."""
+    event = get_in_group_or_404(Event, event_id, group)
+    form = StallDayForm()
+    if form.validate_on_submit():
+        try:
+            shifts = services.fill_stall_day(db.session, event, **form.template())
+        except StallError as error:
+            db.session.rollback()
+            form.block.errors = [*form.block.errors, error.message]
+        else:
+            db.session.commit()
+            flash(
+                _("%(count)d shifts added. Now put people on them.", count=len(shifts)), "success"
+            )
+            return redirect(_event_rota_url(event))
+    return render_template("rota/stall_day.html", group=group, event=event, form=form)
+
+
+@bp.route("/groups/<group_slug>/rota/events/<int:event_id>/copy", methods=["GET", "POST"])
+@organiser_required
+def copy(group: Group, event_id: int):
+    """Copy another event's shifts to this one, at the same times relative to its start."""
+    event = get_in_group_or_404(Event, event_id, group)
+    form = CopyRotaForm()
+    with_shifts = (
+        sa.select(Shift.event_id).where(Shift.group_id == group.id).distinct().scalar_subquery()
+    )
+    sources = db.session.scalars(
+        sa.select(Event)
+        .where(Event.group_id == group.id, Event.id != event.id, Event.id.in_(with_shifts))
+        .order_by(Event.starts_at.desc())
+        .limit(100)
+    ).all()
+    form.source_id.choices = [SelectChoice(0, _("Choose an event"))] + [
+        SelectChoice(
+            source.id,
+            f"{source.title} · {utc_to_local(source.starts_at, source.timezone):%Y-%m-%d}",
+        )
+        for source in sources
+    ]
+    if form.validate_on_submit():
+        source = get_in_group_or_404(Event, form.source_id.data, group)
+        try:
+            copied = services.copy_rota(db.session, source, event)
+        except StallError as error:
+            db.session.rollback()
+            form.source_id.errors = [*form.source_id.errors, error.message]
+        else:
+            db.session.commit()
+            flash(_("%(count)d shifts copied.", count=len(copied)), "success")
+            return redirect(_event_rota_url(event))
+    return render_template("rota/copy.html", group=group, event=event, form=form)
+
+
+@bp.route("/groups/<group_slug>/rota/events/<int:event_id>/message", methods=["GET", "POST"])
+@organiser_required
+def message(group: Group, event_id: int):
+    """Email everyone on the event's shifts (e.g. "the venue changed")."""
+    event = get_in_group_or_404(Event, event_id, group)
+    people = services.people_on_event(db.session, event)
+    form = MessageForm()
+    if form.validate_on_submit():
+        if not people:
+            form.body.errors = [*form.body.errors, _("Nobody is on this event's shifts yet.")]
+        else:
+            db.session.commit()
+            sent = notify.event_message(
+                event, group, people, current_user, form.subject.data, form.body.data
+            )
+            flash(_("Message sent to %(count)d people.", count=sent), "success")
+            return redirect(_event_rota_url(event))
+    return render_template("rota/message.html", group=group, event=event, form=form, people=people)
+
+
+@bp.route("/groups/<group_slug>/rota/shifts/<int:shift_id>/edit", methods=["GET", "POST"])
+@organiser_required
+def edit_shift(group: Group, shift_id: int):
+    """Change a shift; the people on it are told."""
+    shift = get_in_group_or_404(Shift, shift_id, group)
+    event = shift.event
+    form = ShiftForm()
+    if request.method == "GET":
+        form.fill_from(shift, event.timezone)
+    if form.validate_on_submit():
+        instants = form.instants(event.timezone)
+        if instants is not None:
+            try:
+                changed = services.update_shift(
+                    db.session,
+                    shift,
+                    ShiftRole(form.role.data),
+                    *instants,
+                    people_needed=form.people_needed.data,
+                    notes=form.notes.data,
+                    custom_role=form.custom_role.data,
+                )
+            except StallError as error:
+                db.session.rollback()
+                form.start.errors = [*form.start.errors, error.message]
+            else:
+                people = [a.user for a in shift.active_assignments]
+                db.session.commit()
+                if changed and people:
+                    notify.shift_changed(shift, people)
+                flash(_("Shift saved."), "success")
+                if changed and people:
+                    flash(_("The %(count)d people on it were told.", count=len(people)), "info")
+                return redirect(_event_rota_url(event))
+    return _shift_form_page(group, event, form, shift)
+
+
+@bp.route("/groups/<group_slug>/rota/shifts/<int:shift_id>/cancel", methods=["POST"])
+@organiser_required
+def cancel_shift(group: Group, shift_id: int):
+    """Cancel a shift; the people on it are told."""
+    shift = get_in_group_or_404(Shift, shift_id, group)
+    if EmptyForm().validate_on_submit():
+        people = services.cancel_shift(db.session, shift)
+        db.session.commit()
+        if people:
+            notify.shift_cancelled(shift, people)
+        flash(_("Shift cancelled."), "success")
+    return redirect(_event_rota_url(shift))
+
+
+def _member_choices(group: Group, shift: Shift) -> list[SelectChoice]:
+    on_shift = {a.user_id for a in shift.active_assignments}
+    unavailable = {
+        u.user_id
+        for u in services.unavailable_members(db.session, group.id, services.local_days(shift))
+    }
+    choices = [SelectChoice(0, _("Choose someone"))]
+    for membership in members_of(db.session, group):
+        if membership.user_id in on_shift or not membership.user.is_enabled:
+            continue
+        label = membership.user.name
+        if membership.user_id in unavailable:
+            label = _("%(name)s (unavailable that day)", name=label)
+        choices.append(SelectChoice(membership.user_id, label))
+    return choices
+
+
+@bp.route("/groups/<group_slug>/rota/shifts/<int:shift_id>/assign", methods=["GET", "POST"])
+@organiser_required
+def assign(group: Group, shift_id: int):
+    """Put a member of the group on a shift, after showing any warnings."""
+    shift = get_in_group_or_404(Shift, shift_id, group)
+    form = AssignForm()
+    form.user_id.choices = _member_choices(group, shift)
+    warnings = []
+    if form.validate_on_submit():
+        user = db.session.scalar(
+            sa.select(User)
+            .join(Membership, Membership.user_id == User.id)
+            .where(User.id == form.user_id.data, Membership.group_id == group.id)
+        )
+        if user is None:
+            abort(404)
+        warnings = services.assignment_warnings(db.session, shift, user)
+        if warnings and form.confirmed.data != str(user.id):
+            form.confirmed.data = str(user.id)
+        else:
+            try:
+                assignment = services.assign(db.session, shift, user, current_user)
+            except StallError as error:
+                db.session.rollback()
+                form.user_id.errors = [*form.user_id.errors, error.message]
+                warnings = []
+            else:
+                db.session.commit()
+                notify.assigned(assignment)
+                flash(_("%(name)s is on the shift and was emailed.", name=user.name), "success")
+                return redirect(_event_rota_url(shift))
+    return render_template(
+        "rota/assign.html", group=group, shift=shift, form=form, warnings=warnings
+    )
+
+
+@bp.route("/groups/<group_slug>/rota/assignments/<int:assignment_id>/remove", methods=["POST"])
+@organiser_required
+def unassign(group: Group, assignment_id: int):
+    """Take a member off a shift; they are emailed."""
+    assignment = _assignment_in_group_or_404(assignment_id, group)
+    if EmptyForm().validate_on_submit():
+        try:
+            services.unassign(db.session, assignment, current_user)
+        except StallError as error:
+            db.session.rollback()
+            flash(error.message, "error")
+        else:
+            name = assignment.user.name
+            db.session.commit()
+            notify.unassigned(assignment)
+            flash(_("%(name)s is off the shift and was emailed.", name=name), "success")
+    return redirect(_event_rota_url(assignment.shift))

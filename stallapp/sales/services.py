@@ -1,0 +1,704 @@
+"""Recording what happens at the till, online or synced later, exactly once.
+
+Every sale, give-away, donation, subscription and undo arrives as an :class:`Operation` with a
+client-generated UUID (the sale screen's forms carry one too, so a double tap counts once).
+:func:`record_operations` stores each UUID for good in ``client_operation`` with a hash of its
+payload: a replay answers the stored result, the same UUID with another payload is refused.
+Writers at one event are serialised by locking the event's till row (PostgreSQL); on SQLite the
+view begins the transaction IMMEDIATE.
+"""
+
+import hashlib
+import json
+import uuid
+from dataclasses import asdict, dataclass
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+from flask_babel import gettext as _
+from sqlalchemy.orm import Session, selectinload
+
+from stallapp.accounts.models import Role, User
+from stallapp.contacts.services import record_contact
+from stallapp.database import utcnow
+from stallapp.errors import NotAllowed, StallError, ValidationFailed
+from stallapp.events.models import Event
+from stallapp.money import format_money, is_valid_currency, parse_money
+from stallapp.sales.models import (
+    ClientOperation,
+    EventTill,
+    PaymentMethod,
+    Sale,
+    SaleKind,
+    SaleLine,
+)
+from stallapp.stock import services as stock
+from stallapp.stock.models import Place, Publication, StockMovement, SubscriptionOffer
+
+#: How long the member who recorded a sale may undo it (organisers always may).
+UNDO_WINDOW = timedelta(minutes=15)
+#: Most copies one tap or one stepper can record.
+MAX_SALE_QUANTITY = 1_000
+#: Most operations one sync request may carry.
+MAX_BATCH = 200
+#: A phone's clock is believed within these bounds; outside them the server's time is used.
+CLOCK_PAST = timedelta(days=60)
+CLOCK_FUTURE = timedelta(minutes=10)
+OPERATION_TYPES = ("sale", "giveaway", "donation", "subscription", "undo")
+OPERATION_FIELDS = {
+    "id",
+    "type",
+    "publication_id",
+    "quantity",
+    "currency",
+    "amount",
+    "payment_method",
+    "offer_id",
+    "target",
+    "taken_at",
+    "subscriber",
+}
+
+
+class EventClosed(StallError):
+    code = "event_closed"
+
+
+class BadOperation(StallError):
+    """An operation that is not well formed: the whole request is refused (400)."""
+
+    code = "bad_operation"
+
+    def __init__(self, message: str, operation_id: str | None = None):
+        super().__init__(message)
+        self.operation_id = operation_id
+
+
+class OperationConflict(StallError):
+    """An operation id already used with another payload (409)."""
+
+    code = "conflict"
+
+    def __init__(self, operation_ids: list[str]):
+        super().__init__(_("These operations were already recorded with other contents."))
+        self.operation_ids = operation_ids
+
+
+@dataclass(frozen=True)
+class Subscriber:
+    """Details a subscriber gave; never part of the payload hash and never queued on the phone."""
+
+    name: str
+    email: str
+    consent: bool
+
+
+@dataclass(frozen=True)
+class Operation:
+    """One thing done at the till. ``amount`` is in minor units; None means "the list price"."""
+
+    id: str
+    type: str
+    publication_id: int | None = None
+    quantity: int | None = None
+    currency: str | None = None
+    amount: int | None = None
+    payment_method: str | None = None
+    offer_id: int | None = None
+    #: For an undo: the operation id of what is undone.
+    target: str | None = None
+    taken_at: datetime | None = None
+    subscriber: Subscriber | None = None
+
+    def payload_hash(self, user: User, event: Event) -> str:
+        """Hash what the operation does (not the subscriber's details) with who and where."""
+        payload = asdict(self)
+        payload.pop("subscriber")
+        payload["taken_at"] = self.taken_at.isoformat() if self.taken_at else None
+        payload["user"] = user.id
+        payload["event"] = event.id
+        canonical = json.dumps(payload, sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+# Parsing ------------------------------------------------------------------------------------
+
+
+def _int(value, name: str, op_id, low: int, high: int) -> int:
+    if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
+        raise BadOperation(
+            _(
+                "%(field)s must be a whole number from %(low)d to %(high)d.",
+                field=name,
+                low=low,
+                high=high,
+            ),
+            op_id,
+        )
+    return value
+
+
+def _text(value, name: str, op_id, max_length: int) -> str:
+    if not isinstance(value, str) or len(value) > max_length:
+        raise BadOperation(_("%(field)s must be text.", field=name), op_id)
+    return value.strip()
+
+
+def parse_amount(text: str, currency: str) -> int:
+    """Parse an amount a member typed into minor units, within bounds.
+
+    :raises ValueError: with a message for people.
+    """
+    try:
+        minor = parse_money(text, currency)
+    except ValueError as error:
+        raise ValueError(_("Enter an amount such as 5 or 2.50.")) from error
+    if not 0 <= minor <= stock.MAX_AMOUNT:
+        raise ValueError(_("The amount must be between 0 and a million."))
+    return minor
+
+
+def parse_operation(raw, default_currency: str) -> Operation:
+    """Turn one JSON operation into an :class:`Operation`.
+
+    Amounts arrive as the text the member typed in major units ("2.50"), or null for the list
+    price; the parsed minor units are what the payload hash covers.
+
+    :raises BadOperation: naming the field that is wrong.
+    """
+    if not isinstance(raw, dict):
+        raise BadOperation(_("Each operation must be a JSON object."))
+    op_id = raw.get("id")
+    try:
+        op_id = str(uuid.UUID(op_id)) if isinstance(op_id, str) and len(op_id) <= 36 else None
+    except ValueError:
+        op_id = None
+    if op_id is None:
+        raise BadOperation(_("Each operation needs an id that is a UUID."))
+    unknown = set(raw) - OPERATION_FIELDS
+    if unknown:
+        raise BadOperation(_("Unknown field %(field)s.", field=sorted(unknown)[0]), op_id)
+    kind = raw.get("type")
+    if kind not in OPERATION_TYPES:
+        raise BadOperation(
+            _("type must be one of %(types)s.", types=", ".join(OPERATION_TYPES)), op_id
+        )
+    values: dict = {"id": op_id, "type": kind}
+    taken_at = raw.get("taken_at")
+    if taken_at is not None:
+        try:
+            moment = datetime.fromisoformat(_text(taken_at, "taken_at", op_id, 40))
+        except ValueError as error:
+            raise BadOperation(_("taken_at must be an ISO 8601 time."), op_id) from error
+        if moment.tzinfo is None:
+            raise BadOperation(_("taken_at must include its time zone."), op_id)
+        values["taken_at"] = moment.astimezone(utcnow().tzinfo)
+    if kind == "undo":
+        target = raw.get("target")
+        try:
+            values["target"] = str(uuid.UUID(_text(target, "target", op_id, 36)))
+        except ValueError as error:
+            raise BadOperation(
+                _("target must be the id of the operation to undo."), op_id
+            ) from error
+        return Operation(**values)
+    currency = raw.get("currency") or default_currency
+    currency = _text(currency, "currency", op_id, 3).upper()
+    if not is_valid_currency(currency):
+        raise BadOperation(_("Unknown currency code %(code)s.", code=currency), op_id)
+    values["currency"] = currency
+    if kind != "giveaway":
+        method = raw.get("payment_method")
+        if method is not None and method not in {m.value for m in PaymentMethod}:
+            raise BadOperation(_("payment_method must be cash, card or other."), op_id)
+        values["payment_method"] = method
+        amount = raw.get("amount")
+        if amount is not None and amount != "":
+            try:
+                values["amount"] = parse_amount(_text(amount, "amount", op_id, 20), currency)
+            except ValueError as error:
+                raise BadOperation(str(error), op_id) from error
+    if kind in ("sale", "giveaway"):
+        values["publication_id"] = _int(
+            raw.get("publication_id"), "publication_id", op_id, 1, 2**31 - 1
+        )
+        values["quantity"] = _int(raw.get("quantity", 1), "quantity", op_id, 1, MAX_SALE_QUANTITY)
+    if kind == "donation" and not values.get("amount"):
+        raise BadOperation(_("A donation needs an amount above 0."), op_id)
+    if kind == "subscription":
+        values["offer_id"] = _int(raw.get("offer_id"), "offer_id", op_id, 1, 2**31 - 1)
+        subscriber = raw.get("subscriber")
+        if subscriber is not None:
+            if not isinstance(subscriber, dict):
+                raise BadOperation(_("subscriber must be a JSON object."), op_id)
+            values["subscriber"] = Subscriber(
+                name=_text(subscriber.get("name", ""), "name", op_id, 120),
+                email=_text(subscriber.get("email", ""), "email", op_id, 254),
+                consent=subscriber.get("consent") is True,
+            )
+    return Operation(**values)
+
+
+def parse_batch(body, default_currency: str) -> list[Operation]:
+    """Parse a sync request's body: ``{"operations": [...]}``.
+
+    :raises BadOperation: on anything malformed; nothing is recorded then.
+    """
+    if not isinstance(body, dict) or not isinstance(body.get("operations"), list):
+        raise BadOperation(_('Send a JSON object with a list "operations".'))
+    operations = body["operations"]
+    if not 1 <= len(operations) <= MAX_BATCH:
+        raise BadOperation(_("Send from 1 to %(max)d operations at a time.", max=MAX_BATCH))
+    return [parse_operation(raw, default_currency) for raw in operations]
+
+
+# The till -----------------------------------------------------------------------------------
+
+
+def till_of(session: Session, event: Event) -> EventTill | None:
+    """Return the event's till settings, or None before the first sale or set-up."""
+    return session.scalar(sa.select(EventTill).where(EventTill.event_id == event.id))
+
+
+def default_till(event: Event) -> EventTill:
+    """Return unsaved settings with the defaults, for showing a sale screen before any sale."""
+    return EventTill(
+        event_id=event.id,
+        group_id=event.group_id,
+        main_currency=event.group.currency,
+        default_payment_method=PaymentMethod.CASH,
+    )
+
+
+def lock_till(session: Session, event: Event) -> EventTill:
+    """Return the event's till, created if needed, locked until the commit (PostgreSQL).
+
+    Every write at one event takes this lock first, so operations at one stall are applied one
+    after the other and a replay always sees the first copy's stored result.
+    """
+    till = session.scalar(
+        sa.select(EventTill).where(EventTill.event_id == event.id).with_for_update()
+    )
+    if till is not None:
+        return till
+    try:
+        with session.begin_nested():
+            session.add(default_till(event))
+            session.flush()
+    except sa.exc.IntegrityError:
+        pass
+    return session.scalar(
+        sa.select(EventTill)
+        .where(EventTill.event_id == event.id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+
+
+def save_till_settings(
+    session: Session, event: Event, main_currency: str, payment_method: PaymentMethod
+) -> EventTill:
+    """Set the event's main currency and default payment method.
+
+    :raises ValidationFailed: on an unknown currency.
+    """
+    if not is_valid_currency(main_currency):
+        raise ValidationFailed(_("Unknown currency code."), "currency")
+    till = lock_till(session, event)
+    till.main_currency = main_currency
+    till.default_payment_method = payment_method
+    session.flush()
+    return till
+
+
+# Recording ----------------------------------------------------------------------------------
+
+
+@dataclass
+class Seller:
+    """Who is recording, with their role in the event's group."""
+
+    user: User
+    role: Role
+
+
+def _believed_time(claimed: datetime | None, now: datetime) -> datetime:
+    if claimed is None or not now - CLOCK_PAST <= claimed <= now + CLOCK_FUTURE:
+        return now
+    return claimed
+
+
+def _refused(op: Operation, error: StallError) -> dict:
+    return {"id": op.id, "status": "refused", "code": error.code, "message": error.message}
+
+
+def record_operations(
+    session: Session, event: Event, seller: Seller, operations: list[Operation]
+) -> list[dict]:
+    """Apply a batch of operations at ``event`` once each, in order, and return their results.
+
+    A result is ``{"id", "status": "done" | "refused", ...}``; a replayed operation answers its
+    stored result with ``"replayed": true``. Refusals by a business rule (an undo too late, an
+    unknown title) are stored too, so they are answered the same way on every replay.
+
+    :raises OperationConflict: when an id was used with another payload; nothing is recorded.
+    :raises EventClosed: when the event was closed out and the batch has a new operation.
+    """
+    till = lock_till(session, event)
+    hashes = [op.payload_hash(seller.user, event) for op in operations]
+    ids = list({op.id for op in operations})
+    stored = {
+        row.operation_id: row
+        for row in session.scalars(
+            sa.select(ClientOperation).where(ClientOperation.operation_id.in_(ids))
+        )
+    }
+    first_hashes = {op_id: row.payload_hash for op_id, row in stored.items()}
+    conflicts = []
+    for op, payload_hash in zip(operations, hashes, strict=True):
+        if first_hashes.setdefault(op.id, payload_hash) != payload_hash:
+            conflicts.append(op.id)
+    if conflicts:
+        raise OperationConflict(conflicts)
+    if till.closed_at is not None and any(op.id not in stored for op in operations):
+        raise EventClosed(_("This event is closed out: no more sales can be recorded."))
+
+    results = []
+    now = utcnow()
+    for op, payload_hash in zip(operations, hashes, strict=True):
+        if op.id in stored:
+            results.append({**json.loads(stored[op.id].result), "replayed": True})
+            continue
+        try:
+            with session.begin_nested():
+                sale, result = _apply(session, event, till, seller, op, now)
+        except StallError as error:
+            sale, result = None, _refused(op, error)
+        row = ClientOperation(
+            operation_id=op.id,
+            group_id=event.group_id,
+            event_id=event.id,
+            user_id=seller.user.id,
+            payload_hash=payload_hash,
+            sale_id=sale.id if sale else None,
+            result=json.dumps(result),
+        )
+        session.add(row)
+        session.flush()
+        stored[op.id] = row
+        results.append(result)
+    return results
+
+
+def _apply(
+    session: Session, event: Event, till: EventTill, seller: Seller, op: Operation, now: datetime
+) -> tuple[Sale, dict]:
+    taken_at = _believed_time(op.taken_at, now)
+    if op.type == "undo":
+        return _undo(session, event, seller, op, taken_at)
+    method = (
+        None
+        if op.type == "giveaway"
+        else PaymentMethod(op.payment_method or till.default_payment_method)
+    )
+    sale = Sale(
+        group_id=event.group_id,
+        event_id=event.id,
+        currency=op.currency,
+        payment_method=method,
+        created_by_id=seller.user.id,
+        taken_at=taken_at,
+    )
+    if op.type in ("sale", "giveaway"):
+        return _sell(session, event, sale, seller, op)
+    if op.type == "donation":
+        sale.kind = SaleKind.DONATION
+        sale.amount = op.amount
+        session.add(sale)
+        session.flush()
+        message = _("Donation %(amount)s", amount=format_money(sale.amount, sale.currency))
+        return sale, _done(op, sale, message)
+    return _subscribe(session, event, sale, op)
+
+
+def _done(op: Operation, sale: Sale, message: str, **extra) -> dict:
+    return {"id": op.id, "status": "done", "sale_id": sale.id, "message": message, **extra}
+
+
+def _sell(session: Session, event: Event, sale: Sale, seller: Seller, op: Operation):
+    publication = session.scalar(
+        sa.select(Publication)
+        .where(Publication.id == op.publication_id, Publication.group_id == event.group_id)
+        .options(selectinload(Publication.prices))
+    )
+    if publication is None:
+        raise ValidationFailed(_("That title is not in the group's catalogue."), "unknown_title")
+    unit_price = publication.price_in(op.currency)
+    if publication.is_free or op.type == "giveaway":
+        sale.kind, sale.amount, sale.payment_method = SaleKind.GIVEAWAY, 0, None
+        destination = Place.GIVEN_AWAY
+        line_amount = 0
+    else:
+        sale.kind = SaleKind.SALE
+        destination = Place.SOLD
+        if op.amount is not None:
+            line_amount = op.amount
+        elif unit_price is not None:
+            line_amount = unit_price * op.quantity
+        else:
+            raise ValidationFailed(
+                _(
+                    "%(title)s has no price in %(currency)s: enter the amount taken.",
+                    title=publication.title,
+                    currency=op.currency,
+                ),
+                "no_price",
+            )
+        sale.amount = line_amount
+    line = SaleLine(
+        publication_id=publication.id,
+        quantity=op.quantity,
+        unit_price=None if sale.kind == SaleKind.GIVEAWAY else unit_price,
+        amount=line_amount,
+    )
+    sale.lines = [line]
+    session.add(sale)
+    session.flush()
+    stock.record_movement(
+        session,
+        publication=publication,
+        quantity=op.quantity,
+        from_place=Place.EVENT,
+        from_event=event,
+        to_place=destination,
+        user=seller.user,
+        sale_line_id=line.id,
+    )
+    left = stock.event_levels(session, event).get(publication.id, 0)
+    if sale.kind == SaleKind.GIVEAWAY:
+        message = _(
+            "Gave away %(quantity)d × %(title)s", quantity=op.quantity, title=publication.title
+        )
+    else:
+        message = _(
+            "Sold %(quantity)d × %(title)s for %(amount)s",
+            quantity=op.quantity,
+            title=publication.title,
+            amount=format_money(sale.amount, sale.currency),
+        )
+    extra = {"publication_id": publication.id, "left": left, "over_sold": left < 0}
+    if left < 0:
+        extra["warning"] = _(
+            "The ledger has no more copies of %(title)s here: recorded anyway; "
+            "the count at close-out will show the difference.",
+            title=publication.title,
+        )
+    return sale, _done(op, sale, message, **extra)
+
+
+def _subscribe(session: Session, event: Event, sale: Sale, op: Operation):
+    offer = session.scalar(
+        sa.select(SubscriptionOffer)
+        .where(SubscriptionOffer.id == op.offer_id, SubscriptionOffer.group_id == event.group_id)
+        .options(selectinload(SubscriptionOffer.prices))
+    )
+    if offer is None:
+        raise ValidationFailed(_("That subscription is not offered by the group."), "unknown_offer")
+    amount = op.amount if op.amount is not None else offer.price_in(op.currency)
+    if amount is None:
+        raise ValidationFailed(
+            _(
+                "This subscription has no price in %(currency)s: enter the amount taken.",
+                currency=op.currency,
+            ),
+            "no_price",
+        )
+    sale.kind = SaleKind.SUBSCRIPTION
+    sale.amount = amount
+    sale.subscription_offer_id = offer.id
+    subscriber = op.subscriber
+    if subscriber and subscriber.email and subscriber.consent:
+        contact = record_contact(
+            session,
+            event.group,
+            email=subscriber.email,
+            name=subscriber.name,
+            source_event_id=event.id,
+        )
+        if contact.mailing_consent_at is None:
+            contact.mailing_consent_at = sale.taken_at
+            contact.mailing_consent_text = subscriber_consent_text()
+        sale.contact_id = contact.id
+    session.add(sale)
+    session.flush()
+    message = _(
+        "Subscription %(name)s for %(amount)s",
+        name=offer.name,
+        amount=format_money(sale.amount, sale.currency),
+    )
+    return sale, _done(op, sale, message)
+
+
+def subscriber_consent_text() -> str:
+    """The consent wording shown next to the subscriber's details on the sale screen."""
+    return _(
+        "The subscriber agrees that the group keeps their name and email to send the "
+        "subscription and news of the group."
+    )
+
+
+def may_undo(sale: Sale, seller: Seller, when: datetime) -> bool:
+    """Tell whether ``seller`` may undo ``sale`` at ``when``: its own within 15 minutes, or as
+    an organiser at any time."""
+    if seller.role.allows(Role.ORGANISER):
+        return True
+    return sale.created_by_id == seller.user.id and when - sale.taken_at <= UNDO_WINDOW
+
+
+def _undo(session: Session, event: Event, seller: Seller, op: Operation, taken_at: datetime):
+    target = session.scalar(
+        sa.select(ClientOperation).where(ClientOperation.operation_id == op.target)
+    )
+    sale = target.sale if target is not None else None
+    if sale is None or sale.event_id != event.id:
+        raise ValidationFailed(_("There is no such sale at this event to undo."), "unknown_sale")
+    reversal = undo_sale(session, sale, seller, taken_at)
+    return reversal, _done(
+        op, reversal, _("Undone: %(what)s", what=describe(sale)), undone_sale_id=sale.id
+    )
+
+
+def undo_sale(session: Session, sale: Sale, seller: Seller, when: datetime) -> Sale:
+    """Record the sale that reverses ``sale``, with reversing stock movements.
+
+    :raises NotAllowed: code ``undo_too_late`` outside the member's 15 minutes, ``is_reversal``
+        for an undo.
+    :raises stallapp.stock.services.AlreadyReversed: when it was undone before.
+    """
+    if sale.reverses_id is not None:
+        raise NotAllowed(_("An undo cannot be undone; record the sale again."), "is_reversal")
+    if not may_undo(sale, seller, when):
+        raise NotAllowed(
+            _("Only the member who recorded it may undo it, within 15 minutes. Ask an organiser."),
+            "undo_too_late",
+        )
+    reversal = Sale(
+        group_id=sale.group_id,
+        event_id=sale.event_id,
+        kind=sale.kind,
+        currency=sale.currency,
+        amount=sale.amount,
+        payment_method=sale.payment_method,
+        subscription_offer_id=sale.subscription_offer_id,
+        created_by_id=seller.user.id,
+        taken_at=when,
+        reverses_id=sale.id,
+    )
+    try:
+        with session.begin_nested():
+            session.add(reversal)
+            session.flush()
+    except sa.exc.IntegrityError as error:
+        raise stock.AlreadyReversed(_("This was already undone.")) from error
+    movements = session.scalars(
+        sa.select(StockMovement)
+        .join(SaleLine, SaleLine.id == StockMovement.sale_line_id)
+        .where(SaleLine.sale_id == sale.id, StockMovement.reverses_id.is_(None))
+        .options(selectinload(StockMovement.publication))
+    ).all()
+    for movement in movements:
+        stock.reverse_movement(session, movement, seller.user, _("Undo"), for_sale=True)
+    return reversal
+
+
+def describe(sale: Sale) -> str:
+    """Say what a sale was in a few words: "1 × Aurora", "Donation £5.00"."""
+    if sale.kind in (SaleKind.SALE, SaleKind.GIVEAWAY):
+        return ", ".join(f"{line.quantity} × {line.publication.title}" for line in sale.lines)
+    if sale.kind == SaleKind.DONATION:
+        return _("Donation")
+    return sale.subscription_offer.name if sale.subscription_offer else _("Subscription")
+
+
+# Reading ------------------------------------------------------------------------------------
+
+
+def recent_sales(session: Session, event: Event, limit: int = 8) -> list[Sale]:
+    """Return the event's latest sales (not the undo rows), with what the list shows."""
+    return list(
+        session.scalars(
+            sa.select(Sale)
+            .where(Sale.event_id == event.id, Sale.reverses_id.is_(None))
+            .options(
+                selectinload(Sale.lines).selectinload(SaleLine.publication),
+                selectinload(Sale.subscription_offer),
+                selectinload(Sale.reversed_by),
+                selectinload(Sale.created_by),
+            )
+            .order_by(Sale.id.desc())
+            .limit(limit)
+        )
+    )
+
+
+def operation_ids(session: Session, sales: list[Sale]) -> dict[int, str]:
+    """Return ``{sale id: operation id}`` for the sales, so the screen can undo them offline."""
+    if not sales:
+        return {}
+    rows = session.execute(
+        sa.select(ClientOperation.sale_id, ClientOperation.operation_id).where(
+            ClientOperation.sale_id.in_([sale.id for sale in sales])
+        )
+    )
+    return dict(rows.all())
+
+
+@dataclass
+class MoneyTotal:
+    kind: SaleKind
+    currency: str
+    payment_method: PaymentMethod | None
+    amount: int
+    count: int
+
+
+def money_totals(session: Session, event: Event) -> list[MoneyTotal]:
+    """Return the event's takings per kind, currency and payment method (undos subtracted)."""
+    sign = sa.case((Sale.reverses_id.is_(None), 1), else_=-1)
+    rows = session.execute(
+        sa.select(
+            Sale.kind,
+            Sale.currency,
+            Sale.payment_method,
+            sa.func.sum(Sale.amount * sign),
+            sa.func.sum(sign),
+        )
+        .where(Sale.event_id == event.id, Sale.kind != SaleKind.GIVEAWAY)
+        .group_by(Sale.kind, Sale.currency, Sale.payment_method)
+        .order_by(Sale.currency, Sale.kind, Sale.payment_method)
+    )
+    return [
+        MoneyTotal(kind, currency, method, int(amount), int(count))
+        for kind, currency, method, amount, count in rows
+        if count
+    ]
+
+
+def items_out(session: Session, event: Event) -> dict[Place, int]:
+    """Return copies sold and given away at the event (undos subtracted), in one query."""
+    outgoing = sa.select(
+        StockMovement.to_place.label("place"), StockMovement.quantity.label("q")
+    ).where(
+        StockMovement.from_event_id == event.id,
+        StockMovement.to_place.in_([Place.SOLD, Place.GIVEN_AWAY]),
+    )
+    returned = sa.select(StockMovement.from_place, -StockMovement.quantity).where(
+        StockMovement.to_event_id == event.id,
+        StockMovement.from_place.in_([Place.SOLD, Place.GIVEN_AWAY]),
+    )
+    flows = sa.union_all(outgoing, returned).subquery()
+    rows = session.execute(sa.select(flows.c.place, sa.func.sum(flows.c.q)).group_by(flows.c.place))
+    totals = {Place.SOLD: 0, Place.GIVEN_AWAY: 0}
+    for place, total in rows:
+        totals[Place(place)] = int(total)
+    return totals

@@ -1,0 +1,1 @@
+"""The literature catalogue, the stores and the append-only stock ledger."""

@@ -1,0 +1,302 @@
+"""The server-rendered sale screen: one-tap sales, give-aways, donations, subscriptions, undo."""
+
+# ruff: noqa: F811 - pytest fixtures imported from tests.sales_fixtures are redefined as arguments
+
+import uuid
+from datetime import timedelta
+
+import pytest
+import sqlalchemy as sa
+
+from stallapp.contacts.models import Contact
+from stallapp.database import utcnow
+from stallapp.sales import services as sales
+from stallapp.sales.models import ClientOperation, PaymentMethod, Sale, SaleKind
+from stallapp.stock import services as stock
+from stallapp.stock.models import Place, StockMovement
+from tests.sales_fixtures import (  # noqa: F401 - fixtures
+    event,
+    make_event,
+    make_publication,
+    member,
+    organiser,
+    stall,
+    store,
+    uk,
+)
+
+
+def screen_url(event):
+    return f"/groups/uk/sell/{event.id}"
+
+
+def tap(client, event, publication, **fields):
+    data = {
+        "operation_id": fields.pop("operation_id", str(uuid.uuid4())),
+        "type": fields.pop("type", "sale"),
+        "publication_id": str(publication.id),
+        **fields,
+    }
+    return client.post(f"{screen_url(event)}/record", data=data)
+
+
+@pytest.fixture
+def offer(db, uk):
+    created = stock.save_subscription_offer(
+        db.session,
+        uk,
+        name="Joint subscription",
+        description="3 × Revolutionary Perspectives + 4 × Aurora",
+        prices={"GBP": 1500, "EUR": 2400, "USD": 3000},
+    )
+    db.session.commit()
+    return created
+
+
+def left(db, event, publication):
+    return stock.event_levels(db.session, event)[publication.id]
+
+
+def test_the_screen_shows_packed_titles_with_price_and_copies_left(
+    client, login_as, member, event, stall
+):
+    login_as(member)
+    page = client.get(screen_url(event)).get_data(as_text=True)
+    assert "Revolutionary Perspectives" in page
+    assert "£4.00" in page and "£12.00" in page
+    assert "Free: give away" in page
+    assert "20 left" in page and "30 left" in page and "5 left" in page
+
+
+def test_one_tap_sells_one_copy_at_list_price(db, client, login_as, member, event, stall):
+    login_as(member)
+    response = tap(client, event, stall["book"])
+    assert response.status_code == 302
+    page = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "Sold 1 × 1917 for £12.00" in page
+    sale = db.session.scalar(sa.select(Sale))
+    assert (sale.kind, sale.amount, sale.currency, sale.payment_method) == (
+        SaleKind.SALE,
+        1200,
+        "GBP",
+        PaymentMethod.CASH,
+    )
+    assert left(db, event, stall["book"]) == 4
+
+
+def test_a_double_tap_counts_once(db, client, login_as, member, event, stall):
+    login_as(member)
+    operation_id = str(uuid.uuid4())
+    tap(client, event, stall["journal"], operation_id=operation_id)
+    tap(client, event, stall["journal"], operation_id=operation_id)
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Sale)) == 1
+    assert left(db, event, stall["journal"]) == 19
+
+
+def test_quantity_payment_currency_and_pay_what_you_can(db, client, login_as, member, event, stall):
+    login_as(member)
+    tap(
+        client,
+        event,
+        stall["book"],
+        quantity="2",
+        payment_method="card",
+        currency="EUR",
+        amount="35",
+    )
+    sale = db.session.scalar(sa.select(Sale))
+    assert (sale.amount, sale.currency, sale.payment_method) == (3500, "EUR", PaymentMethod.CARD)
+    assert sale.lines[0].unit_price == 2000
+    assert left(db, event, stall["book"]) == 3
+
+
+def test_a_free_title_is_given_away_without_money(db, client, login_as, member, event, stall):
+    login_as(member)
+    tap(client, event, stall["aurora"], type="giveaway", quantity="3")
+    sale = db.session.scalar(sa.select(Sale))
+    assert (sale.kind, sale.amount, sale.payment_method) == (SaleKind.GIVEAWAY, 0, None)
+    assert sales.items_out(db.session, event) == {Place.SOLD: 0, Place.GIVEN_AWAY: 3}
+
+
+def test_over_selling_is_recorded_with_a_warning(db, client, login_as, member, event, stall):
+    login_as(member)
+    response = tap(client, event, stall["book"], quantity="7")
+    page = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "recorded anyway" in page
+    assert left(db, event, stall["book"]) == -2
+    assert "-2 left" in client.get(screen_url(event)).get_data(as_text=True)
+
+
+def test_a_donation(db, client, login_as, member, event, stall):
+    login_as(member)
+    client.post(
+        f"{screen_url(event)}/record",
+        data={
+            "operation_id": str(uuid.uuid4()),
+            "type": "donation",
+            "amount": "5",
+            "payment_method": "cash",
+        },
+    )
+    sale = db.session.scalar(sa.select(Sale))
+    assert (sale.kind, sale.amount, sale.currency) == (SaleKind.DONATION, 500, "GBP")
+
+
+@pytest.mark.parametrize("amount", ["", "abc", "-5", "5.555", "999999999"])
+def test_a_bad_donation_re_renders_with_a_message_and_records_nothing(
+    db, client, login_as, member, event, stall, amount
+):
+    login_as(member)
+    response = client.post(
+        f"{screen_url(event)}/record",
+        data={"operation_id": str(uuid.uuid4()), "type": "donation", "amount": amount},
+    )
+    assert response.status_code == 400
+    assert 'id="donation-error"' in response.get_data(as_text=True)
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Sale)) == 0
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(ClientOperation)) == 0
+
+
+def test_a_subscription_keeps_the_subscriber_only_with_consent(
+    db, client, login_as, member, event, stall, offer
+):
+    login_as(member)
+    base = {"type": "subscription", "offer_id": str(offer.id), "payment_method": "card"}
+    client.post(
+        f"{screen_url(event)}/record",
+        data={
+            **base,
+            "operation_id": str(uuid.uuid4()),
+            "name": "No Consent",
+            "email": "no@example.org",
+        },
+    )
+    client.post(
+        f"{screen_url(event)}/record",
+        data={
+            **base,
+            "operation_id": str(uuid.uuid4()),
+            "currency": "EUR",
+            "name": "Rosa",
+            "email": "Rosa@Example.org",
+            "consent": "y",
+        },
+    )
+    subscriptions = db.session.scalars(sa.select(Sale).order_by(Sale.id)).all()
+    assert [(s.amount, s.currency) for s in subscriptions] == [(1500, "GBP"), (2400, "EUR")]
+    contacts = db.session.scalars(sa.select(Contact)).all()
+    assert [(c.email, c.name, c.source_event_id) for c in contacts] == [
+        ("rosa@example.org", "Rosa", event.id)
+    ]
+    assert contacts[0].mailing_consent_at is not None
+    assert "subscriber agrees" in contacts[0].mailing_consent_text
+    assert subscriptions[1].contact_id == contacts[0].id
+
+
+def test_a_member_undoes_their_own_tap(db, client, login_as, member, event, stall):
+    login_as(member)
+    tap(client, event, stall["journal"])
+    sale = db.session.scalar(sa.select(Sale))
+    page = client.get(screen_url(event)).get_data(as_text=True)
+    assert f"/sales/{sale.id}/undo" in page
+    response = client.post(f"{screen_url(event)}/sales/{sale.id}/undo")
+    assert "Undone: 1 × Revolutionary Perspectives" in client.get(
+        response.headers["Location"]
+    ).get_data(as_text=True)
+    assert left(db, event, stall["journal"]) == 20
+    assert sales.money_totals(db.session, event) == []
+    client.post(f"{screen_url(event)}/sales/{sale.id}/undo")
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Sale)) == 2
+    assert (
+        db.session.scalar(
+            sa.select(sa.func.count())
+            .select_from(StockMovement)
+            .where(StockMovement.reverses_id.is_not(None))
+        )
+        == 1
+    )
+
+
+def test_undo_rules(db, make_user, uk, member, organiser, event, stall):
+    from stallapp.accounts.models import Role
+
+    other = make_user(groups={uk: "member"})
+    seller = sales.Seller(member, Role.MEMBER)
+    [result] = sales.record_operations(
+        db.session,
+        event,
+        seller,
+        [
+            sales.parse_operation(
+                {"id": str(uuid.uuid4()), "type": "sale", "publication_id": stall["book"].id}, "GBP"
+            )
+        ],
+    )
+    sale = db.session.get(Sale, result["sale_id"])
+    now = utcnow()
+    assert sales.may_undo(sale, seller, now + timedelta(minutes=14))
+    assert not sales.may_undo(sale, seller, now + timedelta(minutes=16))
+    assert not sales.may_undo(sale, sales.Seller(other, Role.MEMBER), now)
+    assert sales.may_undo(sale, sales.Seller(organiser, Role.ORGANISER), now + timedelta(days=30))
+    with pytest.raises(sales.NotAllowed) as late:
+        sales.undo_sale(db.session, sale, seller, now + timedelta(minutes=16))
+    assert late.value.code == "undo_too_late"
+    reversal = sales.undo_sale(
+        db.session, sale, sales.Seller(organiser, Role.ORGANISER), now + timedelta(days=2)
+    )
+    with pytest.raises(sales.NotAllowed) as twice:
+        sales.undo_sale(db.session, reversal, sales.Seller(organiser, Role.ORGANISER), now)
+    assert twice.value.code == "is_reversal"
+    with pytest.raises(stock.AlreadyReversed):
+        sales.undo_sale(db.session, sale, sales.Seller(organiser, Role.ORGANISER), now)
+
+
+def test_totals_are_per_currency_and_payment_method(db, client, login_as, member, event, stall):
+    login_as(member)
+    tap(client, event, stall["journal"])
+    tap(client, event, stall["journal"], payment_method="card")
+    tap(client, event, stall["book"], currency="EUR")
+    tap(client, event, stall["journal"])
+    totals = {
+        (t.currency, t.payment_method): t.amount for t in sales.money_totals(db.session, event)
+    }
+    assert totals == {
+        ("GBP", PaymentMethod.CASH): 800,
+        ("GBP", PaymentMethod.CARD): 400,
+        ("EUR", PaymentMethod.CASH): 2000,
+    }
+    page = client.get(screen_url(event)).get_data(as_text=True)
+    assert "€20.00" in page and "£8.00" in page
+
+
+def test_organiser_sets_the_main_currency(db, client, login_as, organiser, event, stall):
+    login_as(organiser)
+    response = client.post(
+        f"{screen_url(event)}/settings", data={"main_currency": "xyz", "payment_method": "card"}
+    )
+    assert "Unknown currency code." in response.get_data(as_text=True)
+    client.post(
+        f"{screen_url(event)}/settings", data={"main_currency": "eur", "payment_method": "card"}
+    )
+    page = client.get(screen_url(event)).get_data(as_text=True)
+    assert "€5.00" in page
+    tap(client, event, stall["journal"])
+    sale = db.session.scalar(sa.select(Sale))
+    assert (sale.amount, sale.currency, sale.payment_method) == (500, "EUR", PaymentMethod.CARD)
+
+
+def test_a_closed_event_takes_no_sales(db, client, login_as, member, event, stall):
+    till = sales.lock_till(db.session, event)
+    till.closed_at = utcnow()
+    db.session.commit()
+    login_as(member)
+    response = tap(client, event, stall["journal"])
+    assert "closed out" in client.get(response.headers["Location"]).get_data(as_text=True)
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Sale)) == 0
+
+
+def test_another_groups_event_is_not_found(client, login_as, member, make_group, make_event, stall):
+    other_event = make_event(make_group(slug="nyc", currency="USD"))
+    login_as(member)
+    assert client.get(f"/groups/uk/sell/{other_event.id}").status_code == 404
+    assert tap(client, other_event, stall["journal"]).status_code == 404
