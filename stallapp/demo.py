@@ -13,6 +13,7 @@ from stallapp.database import utcnow
 from stallapp.events import services as event_services
 from stallapp.events.models import Event, EventKind, EventSeries
 from stallapp.events.series import Frequency, SeriesRule
+from stallapp.qr.demo import load_demo_qr_codes
 from stallapp.rota import services as rota
 from stallapp.rota.models import Assignment, Shift, ShiftRole
 from stallapp.stock.demo import load_demo_stock
@@ -85,6 +86,7 @@ def load_demo_data(session: Session) -> None:
                 services.add_membership(session, user, groups[slug], role)
     session.flush()
     load_demo_events(session, groups)
+    load_demo_qr_codes(session, groups)
     load_demo_rota(session, groups)
     load_demo_stock(session, groups, services.find_user_by_email(session, "organiser@example.org"))
 

@@ -63,3 +63,13 @@ def test_first_run_flag_leaves_a_used_database_alone(runner, make_user, db):
     result = runner.invoke(args=["demo-data", "--first-run"])
     assert "not loaded" in result.output
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Group)) == 0
+
+
+def test_demo_gives_each_group_a_join_table_card(runner, db):
+    from stallapp.qr.models import QrCode, QrPurpose
+
+    runner.invoke(args=["demo-data"])
+    runner.invoke(args=["demo-data"])
+    rows = db.session.execute(sa.select(QrCode.group_id, QrCode.purpose)).all()
+    assert len(rows) == 3
+    assert {purpose for _, purpose in rows} == {QrPurpose.JOIN}

@@ -112,6 +112,7 @@ def test_scan_counts_and_redirects(app, client, uk, stall, db):
         QrPurpose.JOIN: "/g/uk/join",
         QrPurpose.CONTACT: "/g/uk/contact",
         QrPurpose.GROUP_PAGE: "/g/uk",
+        QrPurpose.CATALOGUE: "/g/uk/publications",
         QrPurpose.EVENT: f"/e/{stall.public_code}",
     }
     for purpose, target in codes.items():

@@ -12,6 +12,7 @@ PURPOSE_CHOICES = [
     SelectChoice(QrPurpose.EVENT.value, _l("An event's page")),
     SelectChoice(QrPurpose.CONTACT.value, _l("Send us a message")),
     SelectChoice(QrPurpose.GROUP_PAGE.value, _l("Our events page")),
+    SelectChoice(QrPurpose.CATALOGUE.value, _l("What we publish")),
 ]
 
 

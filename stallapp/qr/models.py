@@ -16,6 +16,7 @@ class QrPurpose(enum.StrEnum):
     CONTACT = "contact"
     EVENT = "event"
     GROUP_PAGE = "group_page"
+    CATALOGUE = "catalogue"
 
 
 class QrCode(TimestampMixin, db.Model):

@@ -100,6 +100,8 @@ def target_path(qr_code: QrCode) -> str:
         return url_for("public_contacts.join", group_slug=slug)
     if qr_code.purpose == QrPurpose.CONTACT:
         return url_for("public_contacts.contact", group_slug=slug)
+    if qr_code.purpose == QrPurpose.CATALOGUE:
+        return url_for("public_catalogue.publications", group_slug=slug)
     if qr_code.purpose == QrPurpose.EVENT and qr_code.event is not None:
         return url_for("public_events.event_page", event_code=qr_code.event.public_code)
     return url_for("public_events.group_page", group_slug=slug)
