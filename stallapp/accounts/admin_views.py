@@ -7,7 +7,7 @@ from flask_login import current_user
 
 from stallapp.accounts import services
 from stallapp.accounts.forms import GroupForm, InviteForm
-from stallapp.accounts.group_views import send_invitation_email
+from stallapp.accounts.group_views import invite_from_form
 from stallapp.accounts.models import Group, Role, User
 from stallapp.errors import StallError
 from stallapp.extensions import db
@@ -61,12 +61,7 @@ def group(slug: str):
     group = _group_or_404(slug)
     form = InviteForm(role=Role.ORGANISER.value)
     if form.validate_on_submit():
-        invitation, token = services.invite(
-            db.session, group, form.email.data, Role(form.role.data), current_user
-        )
-        db.session.commit()
-        send_invitation_email(invitation, token)
-        flash(_("Invitation sent. The link works for 7 days."), "success")
+        invite_from_form(group, form)
         return redirect(url_for("admin.group", slug=group.slug))
     return render_template(
         "admin/group.html",

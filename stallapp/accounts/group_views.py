@@ -20,6 +20,16 @@ bp = Blueprint("groups", __name__, url_prefix="/groups/<group_slug>")
 log = logging.getLogger(__name__)
 
 
+def invite_from_form(group: Group, form: InviteForm) -> None:
+    """Create the invitation the form asks for, commit, email the link and say so."""
+    invitation, token = services.invite(
+        db.session, group, form.email.data, Role(form.role.data), current_user
+    )
+    db.session.commit()
+    send_invitation_email(invitation, token)
+    flash(_("Invitation sent. The link works for 7 days."), "success")
+
+
 def send_invitation_email(invitation, token: str) -> None:
     """Email the invitation link, in the group's language."""
     with force_locale(invitation.group.language):
@@ -47,12 +57,7 @@ def members(group: Group):
     """List the group's members and invite new ones."""
     form = InviteForm()
     if form.validate_on_submit():
-        invitation, token = services.invite(
-            db.session, group, form.email.data, Role(form.role.data), current_user
-        )
-        db.session.commit()
-        send_invitation_email(invitation, token)
-        flash(_("Invitation sent. The link works for 7 days."), "success")
+        invite_from_form(group, form)
         return redirect(url_for("groups.members", group_slug=group.slug))
     return render_template(
         "accounts/members.html",
