@@ -150,6 +150,9 @@ def test_ask_for_cover_and_take_it_in_one_tap(client, login_as, db, people, book
     client.post("/logout")
     login_as(people["ann"])
     cover_path = path_of(link_in(asked[0]))
+    my_page = client.get("/my-shifts").get_data(as_text=True)
+    assert "Can you cover?" in my_page and "Max Member cannot make it." in my_page
+    assert f'action="{cover_path}"' in my_page
     assert "I’ll take it" in client.get(cover_path).get_data(as_text=True)
     response = client.post(cover_path, follow_redirects=True)
     assert "Thank you!" in response.get_data(as_text=True)
@@ -412,3 +415,27 @@ def test_cover_request_page_is_for_the_group_only(
     login_as(outsider)
     assert client.get(f"/groups/uk/rota/cover/{request.id}").status_code == 404
     assert db.session.get(CoverRequest, request.id).status == "open"
+
+
+def test_event_rota_query_count_does_not_grow_with_shifts(
+    client, login_as, db, people, uk, bookfair, make_user, count_statements
+):
+    login_as(people["organiser"])
+
+    def add_shifts(offsets):
+        for offset in offsets:
+            shift = _shift(db, bookfair, offset_hours=offset, hours=1)
+            for _ in range(2):
+                services.assign(
+                    db.session, shift, make_user(groups={uk: "member"}), people["organiser"]
+                )
+        db.session.commit()
+
+    add_shifts([0])
+    with count_statements() as few:
+        client.get(f"/groups/uk/rota/events/{bookfair.id}")
+    add_shifts([1, 2, 3, 4, 5])
+    with count_statements() as many:
+        page = client.get(f"/groups/uk/rota/events/{bookfair.id}").get_data(as_text=True)
+    assert page.count("2 of 2 · full") == 6
+    assert many.count == few.count

@@ -597,6 +597,40 @@ def open_cover_request(session: Session, assignment: Assignment) -> CoverRequest
     )
 
 
+def cover_wanted(session: Session, user: User) -> list[CoverRequest]:
+    """Return the open cover requests of the member's groups that they could take, soonest first."""
+    groups = sa.select(Membership.group_id).where(Membership.user_id == user.id)
+    mine = sa.select(Assignment.shift_id).where(
+        Assignment.user_id == user.id, Assignment.withdrawn_at.is_(None)
+    )
+    return list(
+        session.scalars(
+            sa.select(CoverRequest)
+            .join(Assignment, Assignment.id == CoverRequest.assignment_id)
+            .join(Shift, Shift.id == Assignment.shift_id)
+            .where(
+                CoverRequest.status == CoverStatus.OPEN,
+                Assignment.withdrawn_at.is_(None),
+                Assignment.user_id != user.id,
+                Shift.group_id.in_(groups),
+                Shift.cancelled_at.is_(None),
+                Shift.starts_at > utcnow(),
+                Shift.id.not_in(mine),
+            )
+            .options(
+                selectinload(CoverRequest.assignment).selectinload(Assignment.user),
+                selectinload(CoverRequest.assignment)
+                .selectinload(Assignment.shift)
+                .selectinload(Shift.event),
+                selectinload(CoverRequest.assignment)
+                .selectinload(Assignment.shift)
+                .selectinload(Shift.group),
+            )
+            .order_by(Shift.starts_at, CoverRequest.id)
+        )
+    )
+
+
 def take_cover(session: Session, request: CoverRequest, user: User) -> Assignment:
     """Take over an offered place: the first to ask gets it.
 

@@ -57,7 +57,7 @@ DEFAULT_RANGE = timedelta(days=60)
 def _start_writing() -> None:
     """Take SQLite's write lock before a form's first read (see begin_write)."""
     if request.method == "POST":
-        begin_write(db.session())  # the Session itself: the scoped proxy lacks in_transaction()
+        begin_write(db.session)
 
 
 def _own_assignment_or_404(assignment_id: int) -> Assignment:
@@ -109,6 +109,7 @@ def _my_shifts_page(failed_form=None, failed_assignment_id=None, unavailable_for
         "rota/my_shifts.html",
         assignments=assignments,
         open_shifts=open_shifts,
+        cover_wanted=services.cover_wanted(db.session, current_user),
         organisers=organisers,
         cover_asked=cover_asked,
         failed_form=failed_form,
