@@ -3,6 +3,7 @@
 import re
 
 import pytest
+from playwright.sync_api import expect
 
 from stallapp.accounts import services
 from stallapp.accounts.models import Role
@@ -29,16 +30,16 @@ def test_log_in_and_out(phone, make_user, uk):
     phone.get_by_label("Email").fill("max@example.org")
     phone.get_by_label("Password").fill("wrong password")
     phone.get_by_role("button", name="Log in").click()
-    assert phone.get_by_text("Wrong email or password.").is_visible()
+    expect(phone.get_by_text("Wrong email or password.")).to_be_visible()
 
     phone.get_by_label("Password").fill(PASSWORD)
     phone.get_by_role("button", name="Log in").click()
-    assert phone.get_by_role("heading", name="Hello, Max Member").is_visible()
-    assert phone.get_by_role("link", name="CWO (UK)").first.is_visible()
+    expect(phone.get_by_role("heading", name="Hello, Max Member")).to_be_visible()
+    expect(phone.get_by_role("link", name="CWO (UK)").first).to_be_visible()
 
     phone.get_by_text("Menu").click()
     phone.get_by_role("button", name="Log out").click()
-    assert phone.get_by_text("You are logged out.").is_visible()
+    expect(phone.get_by_text("You are logged out.")).to_be_visible()
     phone.goto("/")
     assert "/login" in phone.url
 
@@ -48,17 +49,17 @@ def test_accept_an_invitation(phone, make_user, uk, mail, db):
     _, token = services.invite(db.session, uk, "new@example.org", Role.MEMBER, organiser)
     db.session.commit()
     phone.goto(f"/invitation/{token}")
-    assert phone.get_by_role("heading", name="Join CWO (UK)").is_visible()
+    expect(phone.get_by_role("heading", name="Join CWO (UK)")).to_be_visible()
     phone.get_by_label("Your name").fill("Nadia")
     phone.get_by_label("New password", exact=True).fill("short")
     phone.get_by_label("New password again").fill("short")
     phone.get_by_role("button", name="Create my account").click()
-    assert phone.get_by_text("Use at least 8 characters.").is_visible()
+    expect(phone.get_by_text("Use at least 8 characters.")).to_be_visible()
 
     phone.get_by_label("New password", exact=True).fill("the red flag flies")
     phone.get_by_label("New password again").fill("the red flag flies")
     phone.get_by_role("button", name="Create my account").click()
-    assert phone.get_by_text("Welcome to CWO (UK).").is_visible()
+    expect(phone.get_by_text("Welcome to CWO (UK).")).to_be_visible()
     assert re.search(r"/groups/uk/$", phone.url)
 
 
@@ -68,15 +69,15 @@ def test_reset_a_forgotten_password(phone, make_user, uk, mail):
     phone.get_by_role("link", name="Forgotten your password?").click()
     phone.get_by_label("Email").fill("olive@example.org")
     phone.get_by_role("button", name="Send the link").click()
-    assert phone.get_by_role("heading", name="Check your email").is_visible()
+    expect(phone.get_by_role("heading", name="Check your email")).to_be_visible()
 
     phone.goto(path_of(link_in(mail[-1])))
     phone.get_by_label("New password", exact=True).fill("solidarity forever")
     phone.get_by_label("New password again").fill("solidarity forever")
     phone.get_by_role("button", name="Save the new password").click()
-    assert phone.get_by_text("Your password is changed.").is_visible()
+    expect(phone.get_by_text("Your password is changed.")).to_be_visible()
 
     phone.get_by_label("Email").fill("olive@example.org")
     phone.get_by_label("Password").fill("solidarity forever")
     phone.get_by_role("button", name="Log in").click()
-    assert phone.get_by_role("heading", name="Hello, Olive").is_visible()
+    expect(phone.get_by_role("heading", name="Hello, Olive")).to_be_visible()

@@ -2,6 +2,7 @@
 
 import pytest
 import sqlalchemy as sa
+from playwright.sync_api import expect
 
 from stallapp.qr.models import QrCode
 from tests.test_qr_codes import decode_png
@@ -27,17 +28,17 @@ def test_create_print_and_scan_a_table_card(
 
     phone.goto("/groups/uk/qr")
     phone.get_by_role("button", name="Create the code").click()
-    assert phone.get_by_text("This field is required.").is_visible()
+    expect(phone.get_by_text("This field is required.")).to_be_visible()
     phone.get_by_label("Label").fill("table card Peterborough")
     phone.get_by_label("Leads to").select_option("join")
     phone.get_by_role("button", name="Create the code").click()
-    assert phone.get_by_role("heading", name="table card Peterborough").is_visible()
+    expect(phone.get_by_role("heading", name="table card Peterborough")).to_be_visible()
 
     phone.get_by_role("link", name="A6 table card").click()
-    assert phone.get_by_role("heading", name="Join our mailing list").is_visible()
+    expect(phone.get_by_role("heading", name="Join our mailing list")).to_be_visible()
     qr_code = db.session.scalar(sa.select(QrCode))
     short_url = f"{live_server.url}/q/{qr_code.code}"
-    assert phone.get_by_text(short_url).is_visible()
+    expect(phone.get_by_text(short_url)).to_be_visible()
     card = phone.locator(".sheet").screenshot()
     assert decode_png(card) == short_url
 
