@@ -14,6 +14,7 @@ from stallapp.events import services as event_services
 from stallapp.events.models import Event, EventKind, EventSeries
 from stallapp.events.series import Frequency, SeriesRule
 from stallapp.qr.demo import load_demo_qr_codes
+from stallapp.reports.demo import load_demo_reports
 from stallapp.rota import services as rota
 from stallapp.rota.models import Assignment, Shift, ShiftRole
 from stallapp.stock.demo import load_demo_stock
@@ -89,6 +90,9 @@ def load_demo_data(session: Session) -> None:
     load_demo_qr_codes(session, groups)
     load_demo_rota(session, groups)
     load_demo_stock(session, groups, services.find_user_by_email(session, "organiser@example.org"))
+    load_demo_reports(
+        session, groups, services.find_user_by_email(session, "organiser@example.org")
+    )
 
 
 @dataclass(frozen=True)

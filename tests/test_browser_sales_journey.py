@@ -4,6 +4,7 @@ stall; a member sells, gives away, takes a donation, sells a subscription and un
 # ruff: noqa: F811 - pytest fixtures imported from tests.sales_fixtures are redefined as arguments
 
 import pytest
+from playwright.sync_api import expect
 
 from stallapp.sales import services as sales
 from stallapp.sales.models import PaymentMethod, SaleKind
@@ -97,13 +98,14 @@ def test_pack_a_stall_then_sell_at_it(db, phone, organiser, member, event, catal
     phone.locator('input[name="payment_method"][value="card"]').last.check()
     phone.get_by_role("button", name="Record the subscription").click()
     tile(phone, "1917").locator(".tile-button").click()
-    status.filter(has_text="All synced").wait_for()
-    assert tile(phone, "1917").locator(".tile-left").text_content() == "4 left"
+    expect(phone.locator(".recent-line.is-pending")).to_have_count(0)
+    expect(status).to_have_text("All synced")
+    expect(tile(phone, "1917").locator(".tile-left")).to_have_text("4 left")
     phone.locator(".recent-line", has_text="1917").get_by_role("button", name="Undo").click()
-    status.filter(has_text="All synced").wait_for()
-    phone.wait_for_function("document.querySelector('#totals').textContent.includes('£15.00')")
-    assert tile(phone, "1917").locator(".tile-left").text_content() == "5 left"
-    assert phone.locator(".recent-line.is-undone", has_text="1917").count() == 1
+    expect(phone.locator(".recent-line.is-undone", has_text="1917")).to_have_count(1)
+    expect(tile(phone, "1917").locator(".tile-left")).to_have_text("5 left")
+    expect(status).to_have_text("All synced")
+    expect(phone.locator("#totals")).to_contain_text("£15.00")
 
     phone.reload()
     assert (

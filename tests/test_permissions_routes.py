@@ -118,6 +118,7 @@ def world(make_group, make_user, db):
             "slug": home.slug,
             "token": "no-such-token",
             "filename": "css/app.css",
+            "table": "titles",
         },
     }
 

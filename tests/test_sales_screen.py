@@ -300,3 +300,57 @@ def test_another_groups_event_is_not_found(client, login_as, member, make_group,
     login_as(member)
     assert client.get(f"/groups/uk/sell/{other_event.id}").status_code == 404
     assert tap(client, other_event, stall["journal"]).status_code == 404
+
+
+def test_the_screen_costs_the_same_queries_with_more_sales_and_titles(
+    db,
+    client,
+    login_as,
+    member,
+    uk,
+    store,
+    organiser,
+    event,
+    stall,
+    make_publication,
+    count_statements,
+):
+    login_as(member)
+    tap(client, event, stall["journal"])
+    client.get(screen_url(event))
+    with count_statements() as few:
+        assert client.get(screen_url(event)).status_code == 200
+    extra = [make_publication(uk, f"Pamphlet {n}", {"GBP": 100 + n}) for n in range(6)]
+    for publication in extra:
+        stock.receive(db.session, store, publication, 10, organiser, "")
+    stock.pack_for_event(db.session, store, event, dict.fromkeys(extra, 2), organiser)
+    db.session.commit()
+    for publication in extra:
+        tap(client, event, publication)
+        tap(client, event, publication, type="giveaway")
+    with count_statements() as many:
+        assert client.get(screen_url(event)).status_code == 200
+    assert many.count == few.count
+
+
+def test_a_bad_subscriber_email_re_renders_the_form_and_records_nothing(
+    db, client, login_as, member, event, stall, offer
+):
+    login_as(member)
+    response = client.post(
+        f"{screen_url(event)}/record",
+        data={
+            "operation_id": str(uuid.uuid4()),
+            "type": "subscription",
+            "offer_id": str(offer.id),
+            "name": "Rosa",
+            "email": "rosa-at-example",
+            "consent": "y",
+        },
+    )
+    assert response.status_code == 400
+    page = response.get_data(as_text=True)
+    assert "That email address does not look right." in page
+    assert 'value="rosa-at-example"' in page
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Sale)) == 0
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Contact)) == 0

@@ -250,7 +250,7 @@ def test_a_movement_is_corrected_from_the_ledger_page(
     movement = stock.receive(db.session, store, journal, 500, organiser, "typo")
     db.session.commit()
     login_as(organiser)
-    assert "Reverse this entry" in client.get("/groups/uk/stock/ledger").get_data(as_text=True)
+    assert "Reverse this entry…" in client.get("/groups/uk/stock/ledger").get_data(as_text=True)
     client.post(f"/groups/uk/stock/ledger/{movement.id}/reverse")
     client.post(f"/groups/uk/stock/ledger/{movement.id}/reverse")
     assert count(db, StockMovement) == 2

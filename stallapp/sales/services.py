@@ -15,6 +15,7 @@ from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
+from email_validator import EmailNotValidError, validate_email
 from flask_babel import gettext as _
 from sqlalchemy.orm import Session, selectinload
 
@@ -144,6 +145,16 @@ def _text(value, name: str, op_id, max_length: int) -> str:
     return value.strip()
 
 
+def _checked_email(value, op_id) -> str:
+    address = _text(value, "email", op_id, 254)
+    if address:
+        try:
+            validate_email(address, check_deliverability=False)
+        except EmailNotValidError as error:
+            raise BadOperation(_("That email address does not look right."), op_id) from error
+    return address
+
+
 def parse_amount(text: str, currency: str) -> int:
     """Parse an amount a member typed into minor units, within bounds.
 
@@ -233,7 +244,7 @@ def parse_operation(raw, default_currency: str) -> Operation:
                 raise BadOperation(_("subscriber must be a JSON object."), op_id)
             values["subscriber"] = Subscriber(
                 name=_text(subscriber.get("name", ""), "name", op_id, 120),
-                email=_text(subscriber.get("email", ""), "email", op_id, 254),
+                email=_checked_email(subscriber.get("email", ""), op_id),
                 consent=subscriber.get("consent") is True,
             )
     return Operation(**values)

@@ -8,13 +8,14 @@ from pathlib import Path
 import sqlalchemy as sa
 from flask import (
     Blueprint,
+    Response,
+    abort,
     flash,
     g,
     jsonify,
     redirect,
     render_template,
     request,
-    send_file,
     url_for,
 )
 from flask_babel import gettext as _
@@ -70,8 +71,8 @@ def _seller() -> services.Seller:
 
 
 def _sale_event(group: Group, event_id: int) -> Event:
-    event = get_in_group_or_404(Event, event_id, group)
-    return event
+    """Load the event of the group the sale screen is for (404 for another group's)."""
+    return get_in_group_or_404(Event, event_id, group)
 
 
 @bp.route("/groups/<group_slug>/sell")
@@ -182,8 +183,6 @@ def record(group: Group, event_id: int):
     kind = request.form.get("type", "")
     try:
         operation = _form_operation(till.main_currency)
-        if kind == "subscription" and request.form.get("email", "").strip():
-            _check_email(request.form["email"])
         [result] = services.record_operations(db.session, event, _seller(), [operation])
     except services.BadOperation as error:
         db.session.rollback()
@@ -201,15 +200,6 @@ def record(group: Group, event_id: int):
     db.session.commit()
     _flash_result(result)
     return redirect(url_for("sales.screen", group_slug=group.slug, event_id=event.id))
-
-
-def _check_email(address: str) -> None:
-    from email_validator import EmailNotValidError, validate_email
-
-    try:
-        validate_email(address, check_deliverability=False)
-    except EmailNotValidError as error:
-        raise services.BadOperation(_("That email address does not look right.")) from error
 
 
 def _flash_result(result: dict) -> None:
@@ -232,13 +222,14 @@ def undo(group: Group, event_id: int, sale_id: int):
         .options(selectinload(Sale.lines))
     )
     if sale is None:
-        from flask import abort
-
         abort(404)
     form = EmptyForm()
     if form.validate_on_submit():
-        services.lock_till(db.session, event)
         try:
+            if services.lock_till(db.session, event).closed_at is not None:
+                raise services.EventClosed(
+                    _("This event is closed out: no more sales can be recorded.")
+                )
             services.undo_sale(db.session, sale, _seller(), utcnow())
         except StallError as error:
             db.session.rollback()
@@ -314,7 +305,7 @@ def csrf_token():
 @bp.route("/sale-sw.js")
 def service_worker():
     """Serve the sale screen's service worker from the site root so it may control pages."""
-    response = send_file(SERVICE_WORKER, mimetype="text/javascript", max_age=0)
+    response = Response(SERVICE_WORKER.read_bytes(), mimetype="text/javascript")
     response.headers["Service-Worker-Allowed"] = "/"
     response.headers["Cache-Control"] = "no-cache"
     return response

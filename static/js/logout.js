@@ -1,28 +1,15 @@
 /* Logging out: warn when sales are still waiting to sync on this phone (and keep them); with
-   nothing waiting, clear the sale screen's offline copies so the next person sees none of it. */
+   nothing waiting, clear the sale screen's offline copies so the next person sees none of it.
+   The sale screen keeps two small flags in localStorage (a count and "a copy is cached", no
+   personal data) so that this check is synchronous and logging out stays a plain form post. */
 (function () {
   "use strict";
 
-  function waitingCount() {
-    if (!window.indexedDB) return Promise.resolve(0);
-    var known = indexedDB.databases ? indexedDB.databases() : Promise.resolve([{ name: "stallapp-sales" }]);
-    return known.then(function (databases) {
-      var exists = databases.some(function (database) { return database.name === "stallapp-sales"; });
-      if (!exists) return 0;
-      return new Promise(function (resolve) {
-        var request = indexedDB.open("stallapp-sales", 1);
-        request.onupgradeneeded = function () {
-          request.result.createObjectStore("queue", { keyPath: "seq", autoIncrement: true });
-        };
-        request.onsuccess = function () {
-          var db = request.result;
-          var count = db.transaction("queue", "readonly").objectStore("queue").count();
-          count.onsuccess = function () { db.close(); resolve(count.result); };
-          count.onerror = function () { db.close(); resolve(0); };
-        };
-        request.onerror = function () { resolve(0); };
-      });
-    });
+  var WAITING = "stallapp-sales-waiting";
+  var CACHED = "stallapp-sale-cached";
+
+  function read(key) {
+    try { return window.localStorage.getItem(key); } catch (error) { return null; }
   }
 
   function clearOfflineCopies() {
@@ -30,24 +17,23 @@
     return caches.keys().then(function (names) {
       return Promise.all(names.filter(function (name) { return name.indexOf("stallapp-sale") === 0; })
         .map(function (name) { return caches.delete(name); }));
+    }).then(function () {
+      try { window.localStorage.removeItem(CACHED); } catch (error) { return null; }
+      return null;
     });
   }
 
   document.addEventListener("submit", function (event) {
     var form = event.target;
-    if (!form.hasAttribute("data-logout") || form.dataset.checked) return;
+    if (!form.hasAttribute("data-logout")) return;
+    var waiting = Number(read(WAITING) || 0);
+    if (waiting > 0) {
+      var warning = (form.dataset.unsyncedWarning || "").replace("{count}", String(waiting));
+      if (!window.confirm(warning)) event.preventDefault();
+      return;  // The queue and the cached screen stay, to be synced after the next login.
+    }
+    if (!read(CACHED)) return;
     event.preventDefault();
-    waitingCount().then(function (count) {
-      if (count > 0) {
-        var warning = (form.dataset.unsyncedWarning || "").replace("{count}", String(count));
-        if (!window.confirm(warning)) return null;
-        return true;
-      }
-      return clearOfflineCopies().then(function () { return true; });
-    }).catch(function () { return true; }).then(function (go) {
-      if (!go) return;
-      form.dataset.checked = "1";
-      form.submit();
-    });
+    clearOfflineCopies().catch(function () { return null; }).then(function () { form.submit(); });
   });
 })();

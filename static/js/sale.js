@@ -20,6 +20,7 @@
   var recent = document.getElementById("recent");
   var messageBox = null;
   var draining = false;
+  var drainAgain = false;
   // Subscriber details typed while online: kept in memory only, sent with the first attempt.
   var subscribers = {};
 
@@ -73,18 +74,28 @@
   }
 
   // The screen ----------------------------------------------------------------------------
+  var hideMessage = null;
+
+  // A toast fixed to the bottom of the screen: nothing moves under a thumb about to tap.
   function say(message, isWarning) {
     if (!messageBox) {
       messageBox = document.createElement("p");
       messageBox.setAttribute("role", "status");
-      messageBox.className = "flash sale-message";
-      syncBar.parentNode.insertBefore(messageBox, syncBar.nextSibling);
+      document.body.appendChild(messageBox);
     }
     messageBox.textContent = message;
-    messageBox.className = "flash sale-message " + (isWarning ? "flash-info" : "flash-success");
+    messageBox.className = "flash sale-toast " + (isWarning ? "flash-info" : "flash-success");
+    messageBox.hidden = false;
+    clearTimeout(hideMessage);
+    hideMessage = setTimeout(function () { messageBox.hidden = true; }, isWarning ? 10000 : 4000);
+  }
+
+  function remember(key, value) {
+    try { window.localStorage.setItem(key, value); } catch (error) { return; }
   }
 
   function showStatus(entries, state) {
+    remember("stallapp-sales-waiting", String(entries.length));
     syncBar.hidden = false;
     var waiting = entries.filter(function (entry) { return entry.url === syncUrl; }).length;
     var message = waiting ? text("Waiting", waiting) : text("Synced");
@@ -138,6 +149,10 @@
     var line = document.createElement("li");
     line.className = "recent-line is-pending";
     line.dataset.operationId = entry.id;
+    if (entry.publicationId && entry.quantity > 0) {
+      line.dataset.publicationId = entry.publicationId;
+      line.dataset.quantity = entry.quantity;
+    }
     var what = document.createElement("span");
     what.className = "recent-what";
     what.textContent = entry.label + " ";
@@ -240,6 +255,12 @@
       label: text("Undo"),
     };
     entry.op.id = entry.id;
+    // Until it syncs, an undone sale gives its copies back on the screen.
+    var targetLine = lineFor(target);
+    if (targetLine && targetLine.dataset.publicationId) {
+      entry.publicationId = targetLine.dataset.publicationId;
+      entry.quantity = -Number(targetLine.dataset.quantity || 0);
+    }
     // An undone sale that is still waiting simply leaves the count of pending copies.
     enqueue(entry).then(function () {
       if (button) button.remove();
@@ -300,13 +321,19 @@
     var url = location.pathname;
     return fetch(url, { credentials: "same-origin", redirect: "manual" }).then(function (response) {
       if (!response.ok || response.redirected || response.type !== "basic") return null;
+      remember("stallapp-sale-cached", "1");
       return caches.open(PAGE_CACHE).then(function (cache) { return cache.put(url, response); });
     }).catch(function () { return null; });
   }
 
   function drain() {
-    if (draining) return Promise.resolve();
+    if (draining) {
+      // Something was queued while a drain was finishing: go round once more afterwards.
+      drainAgain = true;
+      return Promise.resolve();
+    }
     draining = true;
+    drainAgain = false;
     var state = "ok";
     var synced = false;
     function step() {
@@ -343,10 +370,18 @@
       });
     }
     return step()
-      .catch(function (error) { state = error instanceof LoginNeeded ? "login" : "offline"; })
+      .catch(function (error) {
+        state = error instanceof LoginNeeded ? "login" : "offline";
+        // Subscriber details live only in this page's memory: say so before they are lost.
+        if (Object.keys(subscribers).length) say(text("SubscriberKept"), true);
+      })
       .then(function () { return synced && state === "ok" ? rememberPage() : null; })
       .then(function () { draining = false; return queued(); })
-      .then(function (entries) { showStatus(entries, state); });
+      .then(function (entries) {
+        showStatus(entries, state);
+        if (drainAgain && state === "ok") return drain();
+        return null;
+      });
   }
 
   function refresh() {
