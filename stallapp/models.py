@@ -17,6 +17,15 @@ from stallapp.contacts.models import (
 )
 from stallapp.events.models import Event, EventSeries, Registration
 from stallapp.qr.models import QrCode
+from stallapp.reports.models import CashCount, CloseOutLogEntry, EventCloseOut, StockCount
+from stallapp.rota.models import (
+    Assignment,
+    CalendarFeed,
+    CoverRequest,
+    ReminderSent,
+    Shift,
+    Unavailability,
+)
 from stallapp.sales.models import ClientOperation, EventTill, Sale, SaleLine
 from stallapp.stock.models import (
     CatalogueSettings,
@@ -27,51 +36,42 @@ from stallapp.stock.models import (
     SubscriptionOffer,
     SubscriptionPrice,
 )
-from stallapp.rota.models import (
-    Assignment,
-    CalendarFeed,
-    CoverRequest,
-    ReminderSent,
-    Shift,
-    Unavailability,
-)
-from stallapp.reports.models import CashCount, CloseOutLogEntry, EventCloseOut, StockCount
 
 __all__ = [
-    "CashCount",
-    "CloseOutLogEntry",
-    "EventCloseOut",
-    "StockCount",
-    "CatalogueSettings",
-    "ClientOperation",
-    "EventTill",
-    "Publication",
-    "PublicationPrice",
-    "Sale",
-    "SaleLine",
-    "StockMovement",
-    "Store",
-    "SubscriptionOffer",
-    "SubscriptionPrice",
     "Assignment",
     "CalendarFeed",
+    "CashCount",
+    "CatalogueSettings",
+    "ClientOperation",
+    "CloseOutLogEntry",
     "Contact",
     "ContactMessage",
     "CoverRequest",
     "ErasureRequest",
     "Event",
+    "EventCloseOut",
     "EventSeries",
+    "EventTill",
     "Group",
     "Invitation",
     "LoginSession",
     "MailingConfirmation",
     "Membership",
     "PasswordReset",
+    "Publication",
+    "PublicationPrice",
     "QrCode",
     "Registration",
     "ReminderSent",
     "RetentionPolicy",
+    "Sale",
+    "SaleLine",
     "Shift",
+    "StockCount",
+    "StockMovement",
+    "Store",
+    "SubscriptionOffer",
+    "SubscriptionPrice",
     "Unavailability",
     "User",
 ]
