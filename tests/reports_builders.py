@@ -50,7 +50,13 @@ def build_stall(db, group: Group, organiser: User, member: User, event: Event) -
     store = stock.create_store(session, group, "Spare room")
     titles = {}
     for key, title, kind, prices, free in (
-        ("journal", "Revolutionary Perspectives 23", PublicationKind.JOURNAL_ISSUE, {"GBP": 400, "EUR": 500}, False),
+        (
+            "journal",
+            "Revolutionary Perspectives 23",
+            PublicationKind.JOURNAL_ISSUE,
+            {"GBP": 400, "EUR": 500},
+            False,
+        ),
         ("aurora", "Aurora 61", PublicationKind.BROADSHEET, {}, True),
         ("book", "1917", PublicationKind.BOOK, {"GBP": 1200}, False),
         ("pamphlet", "Bordiga", PublicationKind.PAMPHLET, {"GBP": 200}, False),
@@ -152,18 +158,30 @@ def add_rota(db, stall: Stall) -> None:
         session, stall.event, ShiftRole.STAFFING, start, start + timedelta(hours=3), people_needed=2
     )
     afternoon = rota.add_shift(
-        session, stall.event, ShiftRole.PACKDOWN, start + timedelta(hours=3), start + timedelta(hours=7)
+        session,
+        stall.event,
+        ShiftRole.PACKDOWN,
+        start + timedelta(hours=3),
+        start + timedelta(hours=7),
     )
     rota.sign_up(session, morning, stall.member)
     rota.assign(session, morning, stall.organiser, stall.organiser)
     rota.sign_up(session, afternoon, stall.member)
     cancelled = rota.add_shift(
-        session, stall.event, ShiftRole.SETUP, start - timedelta(hours=1), start
+        session,
+        stall.event,
+        ShiftRole.SETUP,
+        start + timedelta(hours=7),
+        start + timedelta(hours=8),
     )
     rota.assign(session, cancelled, stall.organiser, stall.organiser)
     rota.cancel_shift(session, cancelled)
     evening = rota.add_shift(
-        session, stall.event, ShiftRole.DRIVER, start + timedelta(hours=7), start + timedelta(hours=8)
+        session,
+        stall.event,
+        ShiftRole.DRIVER,
+        start + timedelta(hours=8),
+        start + timedelta(hours=9),
     )
     rota.withdraw(session, rota.sign_up(session, evening, stall.member), "ill")
     session.commit()

@@ -49,7 +49,9 @@ STANDARD_CASH = [
 
 def test_stock_per_title_before_the_close_out(db, stall):
     figures = figures_by_key(stall, reports.title_figures(db.session, stall.event))
-    journal, aurora, book, pamphlet = (figures[k] for k in ("journal", "aurora", "book", "pamphlet"))
+    journal, aurora, book, pamphlet = (
+        figures[k] for k in ("journal", "aurora", "book", "pamphlet")
+    )
     # 3 + 1 in euros; the 2 sold by mistake were undone.
     assert (journal.packed, journal.sold, journal.given_away, journal.left) == (20, 4, 0, 16)
     # The free title: 10 given, and 2 tapped as a sale are given away too.
@@ -127,9 +129,18 @@ def test_cash_expected_is_float_plus_cash_takings(db, stall):
     }
     assert reports.cash_currencies(db.session, stall.event) == ["EUR", "GBP"]
     close(db, stall, STANDARD_COUNT, STANDARD_CASH)
-    cash = {c.currency: c for c in reports.cash_rows(db.session, stall.event, reports.close_out_of(db.session, stall.event))}
+    cash = {
+        c.currency: c
+        for c in reports.cash_rows(
+            db.session, stall.event, reports.close_out_of(db.session, stall.event)
+        )
+    }
     assert (cash["GBP"].float_amount, cash["GBP"].taken, cash["GBP"].expected) == (2000, 4800, 6800)
-    assert (cash["GBP"].counted, cash["GBP"].difference, cash["GBP"].note) == (6750, -50, "£0.50 short")
+    assert (cash["GBP"].counted, cash["GBP"].difference, cash["GBP"].note) == (
+        6750,
+        -50,
+        "£0.50 short",
+    )
     assert (cash["EUR"].expected, cash["EUR"].counted, cash["EUR"].difference) == (500, 500, 0)
 
 
@@ -154,7 +165,12 @@ def test_close_out_books_returns_and_unaccounted_copies(db, stall):
     # The count is kept with what the ledger expected.
     close_out = reports.close_out_of(db.session, stall.event)
     counts = reports.current_counts(db.session, close_out)
-    assert {(c.expected, c.counted) for c in counts.values()} == {(16, 15), (18, 18), (3, 3), (-1, 0)}
+    assert {(c.expected, c.counted) for c in counts.values()} == {
+        (16, 15),
+        (18, 18),
+        (3, 3),
+        (-1, 0),
+    }
 
 
 def test_event_report_totals(db, stall):
@@ -169,7 +185,14 @@ def test_event_report_totals(db, stall):
         "returned": 36,
         "unaccounted": 0,
     }
-    assert report.totals["packed"] - report.totals["sold"] - report.totals["given_away"] - report.totals["returned"] - report.totals["unaccounted"] == 0
+    assert (
+        report.totals["packed"]
+        - report.totals["sold"]
+        - report.totals["given_away"]
+        - report.totals["returned"]
+        - report.totals["unaccounted"]
+        == 0
+    )
     # The subscriber who consented, and the reader who came through the table card.
     assert report.outreach == reports.Outreach(
         sign_ups=2, sign_ups_by_qr=1, registrations=2, qr_scans=3
@@ -193,7 +216,9 @@ def test_undone_sale_leaves_no_trace_in_any_total(db, stall):
     gbp_cash_sales = [
         m.amount
         for m in reports.money_rows(db.session, stall.event)
-        if m.currency == "GBP" and m.kind == SaleKind.SALE and m.payment_method == PaymentMethod.CASH
+        if m.currency == "GBP"
+        and m.kind == SaleKind.SALE
+        and m.payment_method == PaymentMethod.CASH
     ]
     assert gbp_cash_sales == [2800]
 
@@ -230,12 +255,16 @@ def test_report_page_shows_the_figures_and_a_chart(client, login_as, db, stall):
     assert "Closed out" in page
 
 
-def test_titles_csv_refuses_spreadsheet_formulas(client, login_as, db, uk, organiser, member, event):
+def test_titles_csv_refuses_spreadsheet_formulas(
+    client, login_as, db, uk, organiser, member, event
+):
     store = stock.create_store(db.session, uk, "Lock-up")
     title = stock.create_publication(
         db.session,
         uk,
-        stock.PublicationData(title="=HYPERLINK(1)", kind="leaflet", language="en", prices={"GBP": 10}),
+        stock.PublicationData(
+            title="=HYPERLINK(1)", kind="leaflet", language="en", prices={"GBP": 10}
+        ),
     )
     stock.receive(db.session, store, title, 5, organiser, "")
     stock.pack_for_event(db.session, store, event, {title: 5}, organiser)

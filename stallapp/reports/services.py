@@ -34,7 +34,7 @@ from stallapp.sales import services as sales
 from stallapp.sales.models import PaymentMethod, Sale, SaleKind, SaleLine
 from stallapp.stock import services as stock
 from stallapp.stock.models import Place, Publication, StockMovement, Store, SubscriptionOffer
-from stallapp.times import local_to_utc
+from stallapp.times import NonexistentLocalTime, local_to_utc
 
 #: Most money a cash count may hold, in minor units (as for any amount at the till).
 MAX_CASH = stock.MAX_AMOUNT
@@ -89,18 +89,28 @@ def _year_month_sqlite(element, compiler, **kw):
     return f"strftime('%Y-%m', {compiler.process(moment, **kw)})"
 
 
+def _title_label():
+    """A title as people tell issues apart: "Revolutionary Perspectives No. 23"."""
+    return sa.case(
+        (Publication.issue_number == "", Publication.title),
+        else_=Publication.title + " " + Publication.issue_number,
+    )
+
+
+_TITLE_GROUP = (Publication.title, Publication.issue_number)
+
+
 def _signed(column):
     """``column`` counted positively on a sale and negatively on the undo that reverses it."""
     return sa.case((Sale.reverses_id.is_(None), column), else_=-column)
 
 
 def _standing(query: sa.Select) -> sa.Select:
-    """Keep only sales that were not undone and are not undos themselves (for per-line figures:
-    an undo row has no lines of its own)."""
+    """Keep only sale lines whose sale was not undone. (An undo is a sale row of its own with
+    no lines, so a query joining lines never counts it; testing ``reverses_id IS NULL`` here
+    would only tempt the planner into scanning that column's index.)"""
     undo = aliased(Sale)
-    return query.outerjoin(undo, undo.reverses_id == Sale.id).where(
-        Sale.reverses_id.is_(None), undo.id.is_(None)
-    )
+    return query.where(~sa.exists().where(undo.reverses_id == Sale.id))
 
 
 # Stock per title at an event ----------------------------------------------------------------
@@ -175,13 +185,13 @@ def title_figures(session: Session, event: Event) -> list[TitleFigures]:
     rows = session.execute(
         sa.select(
             Publication.id,
-            Publication.title,
+            _title_label(),
             Publication.is_free,
             *(sa.func.sum(flows.c[name]) for name in _COLUMNS),
         )
         .join(flows, flows.c.publication_id == Publication.id)
-        .group_by(Publication.id, Publication.title, Publication.is_free)
-        .order_by(Publication.title, Publication.id)
+        .group_by(Publication.id, *_TITLE_GROUP, Publication.is_free)
+        .order_by(*_TITLE_GROUP, Publication.id)
     )
     return [
         TitleFigures(pid, title, is_free, *(int(value) for value in values))
@@ -224,6 +234,17 @@ def ensure_event_open(session: Session, event: Event) -> None:
     """
     if is_closed(session, event):
         raise EventClosed(_("This event is closed out: reopen it to record or undo sales."))
+
+
+def packing_store_id(session: Session, event: Event) -> int | None:
+    """Return the store most of the event's copies were packed from (where they go back)."""
+    return session.scalar(
+        sa.select(StockMovement.from_store_id)
+        .where(StockMovement.to_event_id == event.id, StockMovement.from_place == Place.STORE)
+        .group_by(StockMovement.from_store_id)
+        .order_by(sa.func.sum(StockMovement.quantity).desc(), StockMovement.from_store_id)
+        .limit(1)
+    )
 
 
 def cash_taken(session: Session, event: Event) -> dict[str, int]:
@@ -586,7 +607,7 @@ def title_takings(session: Session, event: Event) -> list[TitleTakings]:
         _standing(
             sa.select(
                 Publication.id,
-                Publication.title,
+                _title_label(),
                 Sale.currency,
                 sa.func.sum(SaleLine.quantity),
                 sa.func.sum(SaleLine.amount),
@@ -598,8 +619,8 @@ def title_takings(session: Session, event: Event) -> list[TitleTakings]:
             Sale.event_id == event.id,
             Sale.kind == SaleKind.SALE,
         )
-        .group_by(Publication.id, Publication.title, Sale.currency)
-        .order_by(Publication.title, Sale.currency)
+        .group_by(Publication.id, *_TITLE_GROUP, Sale.currency)
+        .order_by(*_TITLE_GROUP, Sale.currency)
     )
     return [
         TitleTakings(pid, title, cur, int(n), int(amount)) for pid, title, cur, n, amount in rows
@@ -738,9 +759,16 @@ class Period:
 
     def bounds(self, zone: str) -> tuple[datetime, datetime]:
         """Return the UTC instants ``[start, end)`` of the period in ``zone``."""
-        start = local_to_utc(datetime.combine(self.first, time()), zone)
-        end = local_to_utc(datetime.combine(self.last + timedelta(days=1), time()), zone)
-        return start, end
+        return _day_start(self.first, zone), _day_start(self.last + timedelta(days=1), zone)
+
+
+def _day_start(day: date, zone: str) -> datetime:
+    """Return when ``day`` begins in ``zone``: midnight, or 01:00 where a clock change skips
+    midnight (Santiago, Beirut...)."""
+    try:
+        return local_to_utc(datetime.combine(day, time()), zone)
+    except NonexistentLocalTime:
+        return local_to_utc(datetime.combine(day, time(1)), zone)
 
 
 def default_period(today: date) -> Period:
@@ -782,66 +810,97 @@ class KindSales:
     given_away: int
 
 
-def sales_by_title(session: Session, group: Group, period: Period) -> list[TitleSales]:
-    """Return copies sold and given away per title over the period, most sold first."""
-    sold = sa.case((Sale.kind == SaleKind.SALE, SaleLine.quantity), else_=0)
-    given = sa.case((Sale.kind == SaleKind.GIVEAWAY, SaleLine.quantity), else_=0)
-    rows = session.execute(
-        _standing(
-            sa.select(Publication.id, Publication.title, sa.func.sum(sold), sa.func.sum(given))
-            .select_from(SaleLine)
-            .join(Sale, Sale.id == SaleLine.sale_id)
-        )
-        .join(Publication, Publication.id == SaleLine.publication_id)
-        .where(
-            Sale.event_id.in_(_events_in(group, period)),
-        )
-        .group_by(Publication.id, Publication.title)
-        .order_by(sa.func.sum(sold).desc(), sa.func.sum(given).desc(), Publication.title)
-    )
-    return [TitleSales(pid, title, int(s), int(g)) for pid, title, s, g in rows]
+@dataclass
+class TitleBreakdown:
+    """What the period's sale lines say per title: totals, money per currency, and copies per
+    kind of event — from one pass over the lines."""
+
+    titles: list[TitleSales]
+    money: list[TitleMoney]
+    by_kind: list[KindSales]
 
 
-def money_by_title(session: Session, group: Group, period: Period) -> list[TitleMoney]:
-    """Return money taken per title and currency over the period."""
-    rows = session.execute(
+def title_breakdown(session: Session, group: Group, period: Period) -> TitleBreakdown:
+    """Return sales per title, per title and currency, and per title and kind of event.
+
+    One ``GROUP BY`` over the period's sale lines (sales not undone) by title, kind of event and
+    currency; window sums over those groups give the per-title and per-currency totals, so the
+    database does all the adding and the lines are read once.
+    """
+    sold = sa.func.sum(sa.case((Sale.kind == SaleKind.SALE, SaleLine.quantity), else_=0))
+    given = sa.func.sum(sa.case((Sale.kind == SaleKind.GIVEAWAY, SaleLine.quantity), else_=0))
+    taken = sa.func.sum(sa.case((Sale.kind == SaleKind.SALE, SaleLine.amount), else_=0))
+    per_title = {"partition_by": Publication.id}
+    title_sold = sa.func.sum(sold).over(**per_title)
+    title_given = sa.func.sum(given).over(**per_title)
+    currency_taken = sa.func.sum(taken).over(partition_by=(Publication.id, Sale.currency))
+    currency_sold = sa.func.sum(sold).over(partition_by=(Publication.id, Sale.currency))
+    kind_sold = sa.func.sum(sold).over(partition_by=(Publication.id, Event.kind))
+    kind_given = sa.func.sum(given).over(partition_by=(Publication.id, Event.kind))
+    query = (
         _standing(
             sa.select(
-                Publication.id, Publication.title, Sale.currency, sa.func.sum(SaleLine.amount)
+                Publication.id,
+                _title_label(),
+                Event.kind,
+                Sale.currency,
+                title_sold,
+                title_given,
+                currency_sold,
+                currency_taken,
+                kind_sold,
+                kind_given,
             )
-            .select_from(SaleLine)
-            .join(Sale, Sale.id == SaleLine.sale_id)
-        )
-        .join(Publication, Publication.id == SaleLine.publication_id)
-        .where(
-            Sale.kind == SaleKind.SALE,
-            Sale.event_id.in_(_events_in(group, period)),
-        )
-        .group_by(Publication.id, Publication.title, Sale.currency)
-        .order_by(Publication.title, Sale.currency)
-    )
-    return [TitleMoney(pid, title, cur, int(amount)) for pid, title, cur, amount in rows]
-
-
-def sales_by_event_kind(session: Session, group: Group, period: Period) -> list[KindSales]:
-    """Return copies sold and given away per title and kind of event (stall, meeting...)."""
-    sold = sa.case((Sale.kind == SaleKind.SALE, SaleLine.quantity), else_=0)
-    given = sa.case((Sale.kind == SaleKind.GIVEAWAY, SaleLine.quantity), else_=0)
-    rows = session.execute(
-        _standing(
-            sa.select(Publication.title, Event.kind, sa.func.sum(sold), sa.func.sum(given))
             .select_from(SaleLine)
             .join(Sale, Sale.id == SaleLine.sale_id)
         )
         .join(Event, Event.id == Sale.event_id)
         .join(Publication, Publication.id == SaleLine.publication_id)
-        .where(
-            Sale.event_id.in_(_events_in(group, period)),
-        )
-        .group_by(Publication.id, Publication.title, Event.kind)
-        .order_by(Publication.title, Event.kind)
+        .where(Sale.event_id.in_(_events_in(group, period)))
+        .group_by(Publication.id, *_TITLE_GROUP, Event.kind, Sale.currency)
+        .order_by(title_sold.desc(), title_given.desc(), *_TITLE_GROUP, Publication.id, Event.kind)
     )
-    return [KindSales(title, EventKind(kind), int(s), int(g)) for title, kind, s, g in rows]
+    breakdown = TitleBreakdown([], [], [])
+    seen_titles, seen_money, seen_kinds = set(), set(), set()
+    for (
+        pid,
+        title,
+        kind,
+        currency,
+        t_sold,
+        t_given,
+        c_sold,
+        c_taken,
+        k_sold,
+        k_given,
+    ) in session.execute(query):
+        if pid not in seen_titles:
+            seen_titles.add(pid)
+            breakdown.titles.append(TitleSales(pid, title, int(t_sold), int(t_given)))
+        if (pid, currency) not in seen_money and c_sold:
+            seen_money.add((pid, currency))
+            breakdown.money.append(TitleMoney(pid, title, currency, int(c_taken)))
+        if (pid, kind) not in seen_kinds:
+            seen_kinds.add((pid, kind))
+            breakdown.by_kind.append(KindSales(title, EventKind(kind), int(k_sold), int(k_given)))
+    breakdown.money.sort(key=lambda row: (row.title, row.publication_id, row.currency))
+    breakdown.by_kind.sort(key=lambda row: (row.title, list(EventKind).index(row.event_kind)))
+    return breakdown
+
+
+def sales_by_title(session: Session, group: Group, period: Period) -> list[TitleSales]:
+    """Return copies sold and given away per title over the period, most sold first."""
+    return title_breakdown(session, group, period).titles
+
+
+def money_by_title(session: Session, group: Group, period: Period) -> list[TitleMoney]:
+    """Return money taken per title and currency over the period."""
+    return title_breakdown(session, group, period).money
+
+
+def sales_by_event_kind(session: Session, group: Group, period: Period) -> list[KindSales]:
+    """Return copies sold and given away per title and kind of event (stall, meeting...)."""
+    return title_breakdown(session, group, period).by_kind
 
 
 @dataclass
@@ -1009,7 +1068,7 @@ def stock_on_hand(session: Session, group: Group) -> list[StockLine]:
     rows = session.execute(
         sa.select(
             Publication.id,
-            Publication.title,
+            _title_label(),
             Store.name,
             sa.func.coalesce(per_store.c.copies, 0),
             total,
@@ -1024,7 +1083,7 @@ def stock_on_hand(session: Session, group: Group) -> list[StockLine]:
         .where(Publication.group_id == group.id, Publication.active.is_(True))
         .order_by(
             sa.case((total <= Publication.reorder_level, 0), else_=1),
-            Publication.title,
+            *_TITLE_GROUP,
             Publication.id,
             Store.name,
         )
@@ -1144,15 +1203,16 @@ UNFILLED_ON_PAGE = 50
 
 def group_report(session: Session, group: Group, period: Period) -> GroupReport:
     """Gather the group's report over ``period``: a fixed number of aggregate queries."""
+    breakdown = title_breakdown(session, group, period)
     title_money: dict[int, list[TitleMoney]] = {}
-    for row in money_by_title(session, group, period):
+    for row in breakdown.money:
         title_money.setdefault(row.publication_id, []).append(row)
     return GroupReport(
         group=group,
         period=period,
-        titles=sales_by_title(session, group, period),
+        titles=breakdown.titles,
         title_money=title_money,
-        by_kind=sales_by_event_kind(session, group, period),
+        by_kind=breakdown.by_kind,
         months=money_by_month(session, group, period),
         held=events_held(session, group, period),
         events=recent_events(session, group, period),

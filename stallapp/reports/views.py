@@ -114,6 +114,8 @@ def close_out(group: Group, event_id: int):
     stores = stock.stores_of(db.session, group)
     taken = services.cash_taken(db.session, event)
     form = close_out_form(figures, services.cash_currencies(db.session, event), stores, taken)
+    if not form.is_submitted():
+        form.store.data = services.packing_store_id(db.session, event)
     if stores and form.validate_on_submit():
         store = get_in_group_or_404(Store, form.store.data, group)
         counts = {figure.publication_id: field.data for figure, field in form.count_fields}
@@ -333,19 +335,17 @@ def _period(group: Group) -> tuple[PeriodForm, services.Period]:
 
 
 def _month_charts(report: services.GroupReport):
+    """Return ``(chart, months)`` per currency: money is never added across currencies."""
     charts = []
     for currency in sorted({row.currency for row in report.months}):
+        months = [row for row in report.months if row.currency == currency]
         rows = [
-            (
-                _month_name(row.month),
-                row.total,
-                format_money(row.total, currency),
-                "bar-sold",
-            )
-            for row in report.months
-            if row.currency == currency
+            (_month_name(row.month), row.total, format_money(row.total, currency), "bar-sold")
+            for row in months
         ]
-        charts.append(bar_chart(_("Money per month, %(currency)s", currency=currency), rows))
+        charts.append(
+            (bar_chart(_("Money per month, %(currency)s", currency=currency), rows), months)
+        )
     return charts
 
 
@@ -363,7 +363,8 @@ def group_report(group: Group):
     volunteers and unfilled shifts."""
     form, period = _period(group)
     report = services.group_report(db.session, group, period)
-    kinds = sorted({row.event_kind for row in report.by_kind})
+    present = {row.event_kind for row in report.by_kind}
+    kinds = [kind for kind in EventKind if kind in present]
     by_kind: dict[str, dict] = {}
     for row in report.by_kind:
         by_kind.setdefault(row.title, {})[row.event_kind] = row.sold + row.given_away

@@ -1,0 +1,1 @@
+"""Benchmarks of stallapp: a synthetic year of history and a load generator."""

@@ -1,0 +1,275 @@
+"""Closing out an event: the count books the ledger, the cash is kept, sales are locked until
+an organiser reopens it, and every close and reopen is logged."""
+
+# ruff: noqa: F811 - pytest fixtures imported from tests.sales_fixtures are redefined as arguments
+
+import uuid
+
+import pytest
+import sqlalchemy as sa
+
+from stallapp.accounts.models import Role
+from stallapp.errors import EventClosed, NotAllowed, StallError, ValidationFailed
+from stallapp.reports import services as reports
+from stallapp.reports.models import CloseOutAction, EventCloseOut
+from stallapp.sales.models import Sale
+from stallapp.stock import services as stock
+from stallapp.stock.models import StockMovement
+from tests.reports_builders import build_stall, operation, record
+from tests.sales_fixtures import event, make_event, member, organiser, uk  # noqa: F401
+
+
+@pytest.fixture
+def stall(db, uk, organiser, member, event):
+    return build_stall(db, uk, organiser, member, event)
+
+
+def counts_of(stall, **copies):
+    values = {"journal": 16, "aurora": 18, "book": 3, "pamphlet": 0}
+    values.update(copies)
+    return {stall.titles[key].id: n for key, n in values.items()}
+
+
+def close(db, stall, **copies):
+    close_out = reports.close_out(
+        db.session,
+        stall.event,
+        stall.organiser,
+        stall.store,
+        counts_of(stall, **copies),
+        [reports.CashEntry("GBP", 1000, 5800), reports.CashEntry("EUR", 0, 500)],
+    )
+    db.session.commit()
+    return close_out
+
+
+def movement_count(db) -> int:
+    return db.session.scalar(sa.select(sa.func.count(StockMovement.id)))
+
+
+def test_ensure_event_open(db, stall):
+    reports.ensure_event_open(db.session, stall.event)
+    close(db, stall)
+    with pytest.raises(EventClosed) as raised:
+        reports.ensure_event_open(db.session, stall.event)
+    assert raised.value.code == "event_closed"
+    reports.reopen(db.session, stall.event, stall.organiser, "a late sale to record")
+    db.session.commit()
+    reports.ensure_event_open(db.session, stall.event)
+
+
+def test_a_sale_on_a_closed_event_is_refused(db, stall):
+    close(db, stall)
+    with pytest.raises(StallError) as raised:
+        record(
+            db.session,
+            stall.event,
+            stall.member,
+            Role.MEMBER,
+            operation("sale", publication_id=stall.titles["journal"].id),
+        )
+    assert raised.value.code == "event_closed"
+    db.session.rollback()
+
+
+def test_an_undo_synced_to_a_closed_event_is_refused(db, stall, uk):
+    sale = operation("sale", publication_id=stall.titles["book"].id)
+    record(db.session, stall.event, stall.member, Role.MEMBER, sale)
+    db.session.commit()
+    close(db, stall, book=2)
+    with pytest.raises(StallError) as raised:
+        record(
+            db.session,
+            stall.event,
+            stall.organiser,
+            Role.ORGANISER,
+            operation("undo", target=sale["id"]),
+        )
+    assert raised.value.code == "event_closed"
+
+
+def test_the_sale_screen_refuses_a_sale_after_the_close_out(client, login_as, db, stall):
+    close(db, stall)
+    sales_before = db.session.scalar(sa.select(sa.func.count(Sale.id)))
+    login_as(stall.member)
+    client.post(
+        f"/groups/uk/sell/{stall.event.id}/record",
+        data={
+            "operation_id": str(uuid.uuid4()),
+            "type": "sale",
+            "publication_id": str(stall.titles["journal"].id),
+        },
+    )
+    assert db.session.scalar(sa.select(sa.func.count(Sale.id))) == sales_before
+
+
+def test_the_undo_button_is_refused_after_the_close_out(client, login_as, db, stall):
+    sale = db.session.scalars(
+        sa.select(Sale).where(Sale.event_id == stall.event.id, Sale.reverses_id.is_(None))
+    ).first()
+    close(db, stall)
+    sales_before = db.session.scalar(sa.select(sa.func.count(Sale.id)))
+    login_as(stall.organiser)
+    client.post(f"/groups/uk/sell/{stall.event.id}/sales/{sale.id}/undo")
+    assert db.session.scalar(sa.select(sa.func.count(Sale.id))) == sales_before
+
+
+def test_closing_twice_is_refused(db, stall):
+    close(db, stall)
+    with pytest.raises(EventClosed) as raised:
+        close(db, stall)
+    assert raised.value.code == "already_closed"
+
+
+@pytest.mark.parametrize(
+    ("counts", "code"),
+    [({"journal": None}, "count_missing"), ({"journal": -1}, "bad_count")],
+)
+def test_bad_counts_change_nothing(db, stall, counts, code):
+    before = movement_count(db)
+    values = counts_of(stall)
+    for key, copies in counts.items():
+        if copies is None:
+            del values[stall.titles[key].id]
+        else:
+            values[stall.titles[key].id] = copies
+    with pytest.raises(ValidationFailed) as raised:
+        reports.close_out(db.session, stall.event, stall.organiser, stall.store, values, [])
+    assert raised.value.code == code
+    db.session.rollback()
+    assert movement_count(db) == before
+    assert not reports.is_closed(db.session, stall.event)
+
+
+def test_a_store_of_another_group_is_refused(db, stall, make_group):
+    other_store = stock.create_store(db.session, make_group(), "Elsewhere")
+    with pytest.raises(ValidationFailed) as raised:
+        reports.close_out(
+            db.session, stall.event, stall.organiser, other_store, counts_of(stall), []
+        )
+    assert raised.value.code == "other_group"
+
+
+def test_reopen_reverses_the_count_and_is_logged(db, stall):
+    levels_before = stock.event_levels(db.session, stall.event)
+    store_before = stock.store_levels(db.session, stall.group)
+    close(db, stall, journal=15)
+    assert stock.event_levels(db.session, stall.event)[stall.titles["journal"].id] == 0
+
+    with pytest.raises(ValidationFailed):
+        reports.reopen(db.session, stall.event, stall.organiser, "  ")
+    reports.reopen(db.session, stall.event, stall.organiser, "Found a sale on paper")
+    db.session.commit()
+    assert stock.event_levels(db.session, stall.event) == levels_before
+    assert stock.store_levels(db.session, stall.group) == store_before
+    assert not reports.is_closed(db.session, stall.event)
+    with pytest.raises(NotAllowed) as raised:
+        reports.reopen(db.session, stall.event, stall.organiser, "again")
+    assert raised.value.code == "not_closed"
+
+    # Sales work again; a new close-out counts afresh.
+    record(
+        db.session,
+        stall.event,
+        stall.member,
+        Role.MEMBER,
+        operation("sale", publication_id=stall.titles["journal"].id, payment_method="cash"),
+    )
+    db.session.commit()
+    close(db, stall, journal=15)
+    journal = next(
+        f
+        for f in reports.title_figures(db.session, stall.event)
+        if f.publication_id == stall.titles["journal"].id
+    )
+    assert (journal.sold, journal.returned, journal.unaccounted, journal.left) == (5, 15, 0, 0)
+    log = reports.close_out_log(db.session, stall.event)
+    assert [entry.action for entry in log] == [
+        CloseOutAction.CLOSED,
+        CloseOutAction.REOPENED,
+        CloseOutAction.CLOSED,
+    ]
+    assert log[1].note == "Found a sale on paper"
+    assert log[1].user_id == stall.organiser.id
+    assert db.session.scalar(sa.select(sa.func.count(EventCloseOut.id))) == 1
+
+
+def close_out_form(stall, **overrides):
+    data = {
+        "store": str(stall.store.id),
+        "float_GBP": "10",
+        "cash_GBP": "58",
+        "float_EUR": "0",
+        "cash_EUR": "5",
+    }
+    for key, copies in counts_of(stall).items():
+        data[f"count_{key}"] = str(copies)
+    data.update(overrides)
+    return data
+
+
+def test_the_close_out_page_shows_what_is_expected(client, login_as, stall):
+    login_as(stall.organiser)
+    page = client.get(f"/groups/uk/events/{stall.event.id}/close-out").data.decode()
+    assert "Packed 20, sold 4, given away 0: 16 expected back." in page
+    assert "Packed 2, sold 3, given away 0: -1 expected back." in page
+    assert "Cash taken by the till: £48.00, plus the float." in page
+    assert 'inputmode="numeric"' in page
+
+
+def test_bad_input_re_renders_and_changes_nothing(client, login_as, db, stall):
+    login_as(stall.organiser)
+    before = movement_count(db)
+    url = f"/groups/uk/events/{stall.event.id}/close-out"
+    journal = f"count_{stall.titles['journal'].id}"
+    response = client.post(url, data=close_out_form(stall, **{journal: "", "cash_GBP": "lots"}))
+    assert response.status_code == 200
+    page = response.data.decode()
+    assert "Enter the copies counted, 0 if none came back." in page
+    assert "Enter an amount such as 40 or 12.50." in page
+    assert 'value="58"' not in page or 'value="lots"' in page
+    assert movement_count(db) == before
+    assert not reports.is_closed(db.session, stall.event)
+
+
+def test_a_cash_difference_needs_a_note(client, login_as, db, stall):
+    login_as(stall.organiser)
+    url = f"/groups/uk/events/{stall.event.id}/close-out"
+    response = client.post(url, data=close_out_form(stall, cash_GBP="57.50"))
+    assert response.status_code == 200
+    assert "The cash differs from the £58.00 expected: say what happened." in response.data.decode()
+    assert not reports.is_closed(db.session, stall.event)
+
+    response = client.post(
+        url, data=close_out_form(stall, cash_GBP="57.50", note_GBP="50p for the tea")
+    )
+    assert response.status_code == 302
+    assert response.headers["Location"].endswith(f"/groups/uk/reports/events/{stall.event.id}")
+    close_out = reports.close_out_of(db.session, stall.event)
+    gbp = next(c for c in close_out.cash_counts if c.currency == "GBP")
+    assert (gbp.float_amount, gbp.expected_amount, gbp.counted_amount, gbp.note) == (
+        1000,
+        5800,
+        5750,
+        "50p for the tea",
+    )
+    # A closed event's close-out page sends the organiser to the report.
+    assert client.get(url).status_code == 302
+
+
+def test_reopen_through_the_report_page(client, login_as, db, stall):
+    close(db, stall)
+    login_as(stall.organiser)
+    url = f"/groups/uk/events/{stall.event.id}/reopen"
+    client.post(url, data={"reason": ""})
+    assert reports.is_closed(db.session, stall.event)
+    response = client.post(url, data={"reason": "Counted the wrong box"}, follow_redirects=True)
+    assert "open for sales again" in response.data.decode()
+    assert not reports.is_closed(db.session, stall.event)
+
+
+def test_members_cannot_close_out(client, login_as, stall):
+    login_as(stall.member)
+    assert client.get(f"/groups/uk/events/{stall.event.id}/close-out").status_code == 403
+    assert client.post(f"/groups/uk/events/{stall.event.id}/reopen").status_code == 403
+    assert client.get(f"/groups/uk/reports/events/{stall.event.id}").status_code == 403
