@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session, selectinload
 from stallapp.accounts.models import Role, User
 from stallapp.contacts.services import record_contact
 from stallapp.database import utcnow
-from stallapp.errors import NotAllowed, StallError, ValidationFailed
+from stallapp.errors import EventClosed, NotAllowed, StallError, ValidationFailed
 from stallapp.events.models import Event
 from stallapp.money import format_money, is_valid_currency, parse_money
 from stallapp.sales.models import (
@@ -59,10 +59,6 @@ OPERATION_FIELDS = {
     "taken_at",
     "subscriber",
 }
-
-
-class EventClosed(StallError):
-    code = "event_closed"
 
 
 class BadOperation(StallError):

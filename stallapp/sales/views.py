@@ -26,7 +26,7 @@ from sqlalchemy.orm import selectinload
 
 from stallapp.accounts.models import Group
 from stallapp.database import begin_write, utcnow
-from stallapp.errors import StallError
+from stallapp.errors import EventClosed, StallError
 from stallapp.events.models import Event
 from stallapp.extensions import db
 from stallapp.forms import EmptyForm
@@ -227,9 +227,7 @@ def undo(group: Group, event_id: int, sale_id: int):
     if form.validate_on_submit():
         try:
             if services.lock_till(db.session, event).closed_at is not None:
-                raise services.EventClosed(
-                    _("This event is closed out: no more sales can be recorded.")
-                )
+                raise EventClosed(_("This event is closed out: no more sales can be recorded."))
             services.undo_sale(db.session, sale, _seller(), utcnow())
         except StallError as error:
             db.session.rollback()
@@ -263,7 +261,7 @@ def sync(group: Group, event_id: int):
     except services.OperationConflict as error:
         db.session.rollback()
         return _json_error(409, error.message, operations=error.operation_ids)
-    except services.EventClosed as error:
+    except EventClosed as error:
         db.session.rollback()
         return _json_error(403, error.message, code=error.code)
     except sa.exc.IntegrityError:
