@@ -35,17 +35,30 @@ REGISTRATION_STATUS_LABELS = {
 }
 
 
-def event_when(event: Event) -> str:
-    """Say when an event is, in its own zone: "Saturday, 19 October 2024, 10:00–17:00"."""
+def time_span(
+    starts_at: datetime,
+    ends_at: datetime,
+    zone_name: str,
+    *,
+    day_format: str = "full",
+    end_day_format: str = "full",
+) -> str:
+    """Say when something runs, in ``zone_name``: "Saturday, 19 October 2024, 10:00–17:00"; the
+    end's day is named only when it differs from the start's."""
     locale = get_locale()
-    start = utc_to_local(event.starts_at, event.timezone)
-    end = utc_to_local(event.ends_at, event.timezone)
-    day = format_date(start, "full", locale=locale)
+    start = utc_to_local(starts_at, zone_name)
+    end = utc_to_local(ends_at, zone_name)
+    day = format_date(start, day_format, locale=locale)
     start_time = format_time(start, "short", locale=locale)
     end_time = format_time(end, "short", locale=locale)
     if start.date() == end.date():
         return f"{day}, {start_time}–{end_time}"
-    return f"{day}, {start_time} – {format_date(end, 'full', locale=locale)}, {end_time}"
+    return f"{day}, {start_time} – {format_date(end, end_day_format, locale=locale)}, {end_time}"
+
+
+def event_when(event: Event) -> str:
+    """Say when an event is, in its own zone: "Saturday, 19 October 2024, 10:00–17:00"."""
+    return time_span(event.starts_at, event.ends_at, event.timezone)
 
 
 def event_day(event: Event) -> str:

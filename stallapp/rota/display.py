@@ -1,15 +1,11 @@
 """How shifts read on a page, in an email or in a calendar: always in the event's own time zone."""
 
-from zoneinfo import ZoneInfo
-
-from babel.dates import format_date, format_time, get_timezone_location
-from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
+from stallapp.events.display import time_span, zone_label
 from stallapp.rota.models import Shift
 from stallapp.rota.services import fill_state, role_name, shift_title
-from stallapp.times import utc_to_local
 
 FILL_LABELS = {
     "short": _l("short"),
@@ -18,36 +14,31 @@ FILL_LABELS = {
 }
 
 
+#: Short day names suit the rota's lists: "Sat 19 Oct 2024, 10:00–12:00".
+SHORT_DAY = "EEE d MMM yyyy"
+SHORT_END_DAY = "EEE d MMM"
+
+
 def shift_when(shift: Shift) -> str:
-    """Say when a shift is in its event's zone: "Sat, 19 Oct 2024, 10:00–12:00"."""
-    locale = get_locale()
-    zone = shift.event.timezone
-    start = utc_to_local(shift.starts_at, zone)
-    end = utc_to_local(shift.ends_at, zone)
-    day = format_date(start, "EEE d MMM yyyy", locale=locale)
-    start_time = format_time(start, "short", locale=locale)
-    end_time = format_time(end, "short", locale=locale)
-    if start.date() == end.date():
-        return f"{day}, {start_time}–{end_time}"
-    return f"{day}, {start_time} – {format_date(end, 'EEE d MMM', locale=locale)}, {end_time}"
+    """Say when a shift is in its event's zone: "Sat 19 Oct 2024, 10:00–12:00"."""
+    return time_span(
+        shift.starts_at,
+        shift.ends_at,
+        shift.event.timezone,
+        day_format=SHORT_DAY,
+        end_day_format=SHORT_END_DAY,
+    )
 
 
 def event_when(event) -> str:
     """Say when an event is in its own zone: "Sat 19 Oct 2024, 10:00–17:00"."""
-    locale = get_locale()
-    start = utc_to_local(event.starts_at, event.timezone)
-    end = utc_to_local(event.ends_at, event.timezone)
-    day = format_date(start, "EEE d MMM yyyy", locale=locale)
-    start_time = format_time(start, "short", locale=locale)
-    end_time = format_time(end, "short", locale=locale)
-    if start.date() == end.date():
-        return f"{day}, {start_time}–{end_time}"
-    return f"{day}, {start_time} – {format_date(end, 'EEE d MMM', locale=locale)}, {end_time}"
-
-
-def zone_label(zone_name: str) -> str:
-    """Name a time zone the way people say it: "United Kingdom Time"."""
-    return get_timezone_location(ZoneInfo(zone_name), locale=get_locale())
+    return time_span(
+        event.starts_at,
+        event.ends_at,
+        event.timezone,
+        day_format=SHORT_DAY,
+        end_day_format=SHORT_END_DAY,
+    )
 
 
 def shift_place(shift: Shift) -> str:
