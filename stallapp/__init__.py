@@ -163,4 +163,4 @@ def register_template_helpers(app: Flask) -> None:
         from flask_login import current_user
 
         user_groups = groups_of(db.session, current_user) if current_user.is_authenticated else []
-        return {"nav_groups": user_groups, "current_locale": str(get_locale())}
+        return {"nav_groups": user_groups, "current_locale": str(get_locale()).replace("_", "-")}

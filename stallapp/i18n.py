@@ -1,23 +1,45 @@
 """Which language and time zone a response is written in."""
 
+from babel import Locale, UnknownLocaleError
 from flask import current_app, g, has_request_context, request
 from flask_login import current_user
+
+#: The country whose conventions (day before month, 24-hour clock, currency sign) a group's
+#: currency implies, so that a UK group reads "Saturday, 19 October 2024, 10:00" and not the
+#: American "Saturday, October 19, 2024, 10:00 AM". The words still come from the language's
+#: catalogue: gettext falls back from ``en_GB`` to ``en``.
+CURRENCY_TERRITORIES = {"GBP": "GB", "USD": "US", "CAD": "CA", "AUD": "AU", "EUR": "IE"}
+
+
+def regional_locale(language: str, group) -> str:
+    """Return ``language`` with the territory of ``group``'s currency, when Babel knows it."""
+    territory = CURRENCY_TERRITORIES.get(group.currency) if group is not None else None
+    if territory is None or "_" in language:
+        return language
+    candidate = f"{language}_{territory}"
+    try:
+        Locale.parse(candidate)
+    except (UnknownLocaleError, ValueError):
+        return language
+    return candidate
 
 
 def select_locale() -> str:
     """The user's own setting when logged in, the group's language on its public pages, else the
-    browser's preference among the languages we have."""
+    browser's preference among the languages we have; with the group's regional conventions."""
     if not has_request_context():
         return current_app.config["BABEL_DEFAULT_LOCALE"]
+    group = g.get("group") or g.get("public_group")
     if current_user and current_user.is_authenticated and current_user.locale:
-        return current_user.locale
+        return regional_locale(current_user.locale, group)
     public_group = g.get("public_group")
     if public_group is not None:
-        return public_group.language
-    return (
+        return regional_locale(public_group.language, public_group)
+    language = (
         request.accept_languages.best_match(current_app.config["LANGUAGES"])
         or current_app.config["BABEL_DEFAULT_LOCALE"]
     )
+    return regional_locale(language, group)
 
 
 def select_timezone() -> str:

@@ -70,7 +70,7 @@ def test_organiser_creates_and_publishes_a_stall(phone, make_user, uk):
     assert phone.get_by_role("heading", name="CWO (UK)").is_visible()
     stall = phone.get_by_role("link", name=re.compile("Peterborough Radical Bookfair"))
     assert stall.is_visible()
-    assert "10:00" in stall.inner_text() and "5:00" in stall.inner_text()
+    assert "10:00" in stall.inner_text() and "17:00" in stall.inner_text()
     assert _fits_the_screen(phone)
     stall.click()
     assert phone.get_by_role("heading", name="Peterborough Radical Bookfair").is_visible()

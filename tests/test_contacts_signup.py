@@ -195,7 +195,7 @@ def test_public_pages_speak_the_group_language_and_need_no_javascript(client, ma
     )
     for path in ("/g/montreal/join", "/g/montreal/contact", "/g/montreal/forget", *token_pages):
         page = client.get(path).get_data(as_text=True)
-        assert '<html lang="fr">' in page, path
+        assert '<html lang="fr-CA">' in page, path
         assert "<script" not in page, path
 
 

@@ -64,7 +64,8 @@ def test_organiser_creates_a_stall_stored_in_utc(client, login_as, organiser, db
     assert len(event.public_code) >= 8
     page = client.get(f"/groups/uk/events/{event.id}").get_data(as_text=True)
     assert "Peterborough Radical Bookfair" in page
-    assert "10:00" in page and "5:00" in page
+    # A GBP group reads British conventions: the 24-hour clock.
+    assert "10:00" in page and "17:00" in page
     assert "https://www.openstreetmap.org/search?query=Whittlesey+Rd%2C+Stanground%2C" in page
 
 
@@ -353,7 +354,7 @@ def test_organiser_creates_a_series_from_the_form(client, login_as, organiser, d
     )
     assert response.status_code == 302
     page = client.get("/groups/uk/events/").get_data(as_text=True)
-    assert "3 events created: Last Saturday of each month, 3:30" in page
+    assert "3 events created: Last Saturday of each month, 15:30" in page
     events = db.session.scalars(sa.select(Event).order_by(Event.starts_at)).all()
     assert [event.starts_at.date() for event in events] == [
         date(2099, 1, 31),

@@ -43,3 +43,23 @@ def test_money_minor_units_by_currency():
         parse_money("1.234", "GBP")
     with pytest.raises(ValueError):
         parse_money("ten", "GBP")
+
+
+def test_group_pages_follow_the_groups_regional_conventions(client, make_group):
+    make_group(slug="uk", currency="GBP", language="en")
+    make_group(slug="nyc", currency="USD", language="en", timezone="America/New_York")
+    make_group(slug="montreal", currency="CAD", language="fr", timezone="America/Toronto")
+    assert '<html lang="en-GB">' in client.get("/g/uk").get_data(as_text=True)
+    assert '<html lang="en-US">' in client.get("/g/nyc").get_data(as_text=True)
+    assert '<html lang="fr-CA">' in client.get("/g/montreal").get_data(as_text=True)
+
+
+def test_regional_locale_falls_back_to_the_language():
+    from types import SimpleNamespace
+
+    from stallapp.i18n import regional_locale
+
+    assert regional_locale("en", SimpleNamespace(currency="GBP")) == "en_GB"
+    assert regional_locale("fr", SimpleNamespace(currency="EUR")) == "fr"
+    assert regional_locale("en", SimpleNamespace(currency="JPY")) == "en"
+    assert regional_locale("en", None) == "en"

@@ -154,7 +154,7 @@ def test_print_page_shows_the_event_time_place_and_short_url(
     for paper in ("a6", "a4"):
         page = client.get(f"/groups/uk/qr/{qr_code.id}/print/{paper}").get_data(as_text=True)
         assert "Peterborough Radical Bookfair" in page
-        assert "Saturday, October 19, 2030, 10:00" in page.replace("\u202f", " ")
+        assert "Saturday, 19 October 2030, 10:00–17:00" in page
         assert "The George Alcock Centre" in page and "PE2 8QS" in page
         assert f"/q/{qr_code.code}" in page
         assert f"paper-{paper}" in page

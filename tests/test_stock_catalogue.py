@@ -286,5 +286,5 @@ def test_the_public_catalogue_speaks_the_groups_language(db, client, make_group,
     montreal = make_group(slug="montreal", currency="CAD", language="fr")
     make_publication(montreal, "Mutinerie", is_free=True, language="fr")
     page = client.get("/g/montreal/publications").get_data(as_text=True)
-    assert '<html lang="fr">' in page
+    assert '<html lang="fr-CA">' in page
     assert "Mutinerie" in page
