@@ -357,16 +357,14 @@ def close_out(
         expected = figure.left
         returned = adjustment = None
         if counted:
-            returned = stock.record_movement(
+            returned = stock.return_copies(
                 session,
-                publication=publication,
-                quantity=counted,
-                from_place=Place.EVENT,
-                from_event=event,
-                to_place=Place.STORE,
-                to_store=store,
-                user=user,
-                note=_("Counted back at the close-out"),
+                event,
+                store,
+                publication,
+                counted,
+                user,
+                _("Counted back at the close-out"),
             )
         missing = expected - counted
         if missing > 0:

@@ -410,6 +410,29 @@ def pack_for_event(
     return movements
 
 
+def return_copies(
+    session: Session,
+    event: Event,
+    store: Store,
+    publication: Publication,
+    quantity: int,
+    user: User,
+    note: str,
+) -> StockMovement:
+    """Book ``quantity`` copies of one title coming back from an event into a store."""
+    return record_movement(
+        session,
+        publication=publication,
+        quantity=quantity,
+        from_place=Place.EVENT,
+        from_event=event,
+        to_place=Place.STORE,
+        to_store=store,
+        user=user,
+        note=note,
+    )
+
+
 def return_from_event(
     session: Session, event: Event, store: Store, user: User
 ) -> list[StockMovement]:
@@ -421,16 +444,14 @@ def return_from_event(
         )
     )
     return [
-        record_movement(
+        return_copies(
             session,
-            publication=publication,
-            quantity=levels[publication.id],
-            from_place=Place.EVENT,
-            from_event=event,
-            to_place=Place.STORE,
-            to_store=store,
-            user=user,
-            note=_("Back from the event"),
+            event,
+            store,
+            publication,
+            levels[publication.id],
+            user,
+            _("Back from the event"),
         )
         for publication in publications
     ]
