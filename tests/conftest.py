@@ -2,6 +2,8 @@
 
 import os
 import re
+import secrets
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -17,27 +19,102 @@ from stallapp.mail import outbox
 DEFAULT_POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 PASSWORD = "correct horse battery"
 
+#: Every run gets databases of its own on the test server, named after this prefix, so two runs
+#: on one machine (two terminals, or CI beside a developer) never share or truncate each other's.
+RUN_DATABASE_PREFIX = "stallapp_test_"
+#: Kept in the environment because this module is imported twice (as pytest's conftest plugin and
+#: as ``tests.conftest`` by tests that import helpers from it): both copies must name one database.
+RUN_DATABASE = os.environ.setdefault(
+    "STALLAPP_TEST_RUN_DATABASE", f"{RUN_DATABASE_PREFIX}{os.getpid()}_{secrets.token_hex(3)}"
+)
 
-def postgres_url() -> str:
-    return os.environ.get("TEST_DATABASE_URL", DEFAULT_POSTGRES_URL)
+
+def server_url() -> sa.engine.URL:
+    """The test PostgreSQL server (``TEST_DATABASE_URL``); its database is only used to connect."""
+    return sa.engine.make_url(os.environ.get("TEST_DATABASE_URL", DEFAULT_POSTGRES_URL))
+
+
+def postgres_url(database: str = RUN_DATABASE) -> str:
+    """Return the URL of this run's own database (or of another scratch database by name)."""
+    return server_url().set(database=database).render_as_string(hide_password=False)
 
 
 _postgres_state: dict = {}
 
 
+def _admin_engine() -> sa.Engine:
+    return sa.create_engine(
+        server_url(), isolation_level="AUTOCOMMIT", connect_args={"connect_timeout": 3}
+    )
+
+
+def _drop_abandoned_databases(connection) -> None:
+    """Drop databases left by runs whose process is gone (killed before they could clean up)."""
+    names = connection.execute(
+        sa.text("SELECT datname FROM pg_database WHERE datname LIKE :prefix"),
+        {"prefix": RUN_DATABASE_PREFIX + "%"},
+    ).scalars()
+    for name in list(names):
+        pid = name.removeprefix(RUN_DATABASE_PREFIX).split("_", 1)[0]
+        if pid.isdigit() and pid.isascii() and not Path(f"/proc/{pid}").exists():
+            connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+def create_scratch_database(name: str) -> str:
+    """Create (afresh) a database on the test server and return its URL."""
+    engine = _admin_engine()
+    try:
+        with engine.connect() as connection:
+            connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    finally:
+        engine.dispose()
+    return postgres_url(name)
+
+
+def drop_scratch_database(name: str) -> None:
+    engine = _admin_engine()
+    try:
+        with engine.connect() as connection:
+            connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    finally:
+        engine.dispose()
+
+
 def postgres_available() -> bool:
-    """Tell whether the test PostgreSQL answers; cached for the session."""
+    """Tell whether the test PostgreSQL answers, creating this run's database the first time."""
     if "available" not in _postgres_state:
-        engine = sa.create_engine(postgres_url(), connect_args={"connect_timeout": 3})
+        engine = _admin_engine()
         try:
             with engine.connect() as connection:
-                connection.execute(sa.text("select 1"))
+                _drop_abandoned_databases(connection)
+                connection.execute(sa.text(f'CREATE DATABASE "{RUN_DATABASE}"'))
+            _postgres_state["available"] = True
+        except sa.exc.ProgrammingError:
+            # The other copy of this module (see RUN_DATABASE) created it already.
             _postgres_state["available"] = True
         except sa.exc.OperationalError:
             _postgres_state["available"] = False
         finally:
             engine.dispose()
     return _postgres_state["available"]
+
+
+def pytest_sessionfinish(session, exitstatus) -> None:
+    """Drop this run's databases (the run database and any scratch ones named after it)."""
+    engine = _admin_engine()
+    try:
+        with engine.connect() as connection:
+            names = connection.execute(
+                sa.text("SELECT datname FROM pg_database WHERE datname LIKE :prefix"),
+                {"prefix": RUN_DATABASE + "%"},
+            ).scalars()
+            for name in list(names):
+                connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    except sa.exc.OperationalError:
+        pass  # no server: nothing was created
+    finally:
+        engine.dispose()
 
 
 def require_postgres_or_skip() -> None:
@@ -106,9 +183,6 @@ def app(app_config, backend):
     app = create_app(app_config)
     app.test_client_class = FreshContextClient
     with app.app_context():
-        if backend == "postgresql" and not _postgres_state.get("schema_fresh"):
-            _db.drop_all()
-            _postgres_state["schema_fresh"] = True
         _db.create_all()
         yield app
         _db.session.remove()
@@ -258,8 +332,6 @@ def phone(browser, live_server):
 @pytest.fixture(scope="session", autouse=True)
 def compiled_translations():
     """Compile the .po catalogues when their .mo is missing or older (``make`` does it too)."""
-    from pathlib import Path
-
     from babel.messages.mofile import write_mo
     from babel.messages.pofile import read_po
 

@@ -1,14 +1,19 @@
 """``flask db upgrade`` from empty builds exactly the schema the models describe."""
 
 import pytest
-import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from flask_migrate import upgrade
 
 from stallapp import create_app
 from stallapp.extensions import db
-from tests.conftest import base_test_config, postgres_url, require_postgres_or_skip
+from tests.conftest import (
+    RUN_DATABASE,
+    base_test_config,
+    create_scratch_database,
+    drop_scratch_database,
+    require_postgres_or_skip,
+)
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -17,16 +22,9 @@ def empty_database_url(request, tmp_path):
         yield f"sqlite:///{tmp_path / 'migrated.sqlite'}"
         return
     require_postgres_or_skip()
-    scratch = sa.engine.make_url(postgres_url()).database + "_migration_check"
-    admin = sa.create_engine(postgres_url(), isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(sa.text(f"DROP DATABASE IF EXISTS {scratch}"))
-        connection.execute(sa.text(f"CREATE DATABASE {scratch}"))
-    url = sa.engine.make_url(postgres_url()).set(database=scratch)
-    yield url.render_as_string(hide_password=False)
-    with admin.connect() as connection:
-        connection.execute(sa.text(f"DROP DATABASE IF EXISTS {scratch} WITH (FORCE)"))
-    admin.dispose()
+    scratch = RUN_DATABASE + "_migration_check"
+    yield create_scratch_database(scratch)
+    drop_scratch_database(scratch)
 
 
 def test_upgrade_from_empty_matches_the_models(empty_database_url):
