@@ -32,6 +32,10 @@ messages: $(VENV)/.installed
 	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -o $(TRANSLATIONS)/messages.pot .
 	$(BIN)/pybabel update -i $(TRANSLATIONS)/messages.pot -d $(TRANSLATIONS) --no-fuzzy-matching
 
+# Links in emails and QR codes are built on PUBLIC_BASE_URL: here, the address `run` serves on.
+run: export PUBLIC_BASE_URL = http://127.0.0.1:5000
+# Without MAIL_SERVER the dev server prints each email, links and all, after the request.
+run: export MAIL_TO_TERMINAL = 1
 run: install
 	$(FLASK) db upgrade
 	$(FLASK) demo-data --first-run

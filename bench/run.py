@@ -77,7 +77,13 @@ def load(database_url: str, sizes: dict) -> Target:
     from stallapp.stock import services as stock
     from stallapp.stock.models import Publication, Store
 
-    app = create_app({"SQLALCHEMY_DATABASE_URI": database_url, "SECRET_KEY": "bench"})
+    app = create_app(
+        {
+            "SQLALCHEMY_DATABASE_URI": database_url,
+            "SECRET_KEY": "bench",
+            "PUBLIC_BASE_URL": f"http://{HOST}",
+        }
+    )
     password = secrets.token_urlsafe(12)
     with app.app_context():
         db.drop_all()
@@ -148,6 +154,8 @@ def serve(database_url: str, port: int, workers: int) -> subprocess.Popen:
         **os.environ,
         "DATABASE_URL": database_url,
         "SECRET_KEY": "bench-secret",
+        # Required in production; the load generator's requests name this host.
+        "PUBLIC_BASE_URL": f"http://{HOST}:{port}",
     }
     process = subprocess.Popen(
         [
@@ -281,6 +289,8 @@ def scenarios(port: int, target: Target, cookie: str):
     slug = target.slug
     screen = f"/groups/{slug}/sell/{target.stall_event_id}"
     _status, headers, page = request(port, "GET", screen, cookie=cookie)
+    # The budget for this group's sale screen is 40 KB of HTML.
+    print(f"  sale screen: {len(page) / 1024:.1f} KB of HTML")
     token = csrf_in(page)
     # The first form rendered puts the CSRF secret in the session: keep the new cookie.
     if headers.get("Set-Cookie"):

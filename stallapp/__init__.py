@@ -8,6 +8,8 @@ from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from stallapp.config import DefaultConfig, from_environment
+from stallapp.inputs import register_input_guard
+from stallapp.urls import TrustedHostsOnly, configure_public_urls
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -32,16 +34,25 @@ def create_app(test_config: dict | None = None) -> Flask:
         app.config["SQLALCHEMY_DATABASE_URI"] = (
             f"sqlite:///{Path(app.instance_path) / 'stallapp.sqlite'}"
         )
+    from stallapp.operations import secure_instance
+
+    # instance/ 0700 and the SQLite files 0600, before anything creates or connects to them.
+    secure_instance(app)
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = load_secret_key(Path(app.instance_path))
+    configure_public_urls(app)
+    app.wsgi_app = TrustedHostsOnly(app, app.wsgi_app)
     if app.config["PROXY_FIX_HOPS"]:
         hops = app.config["PROXY_FIX_HOPS"]
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
+        # X-Forwarded-Host stays ignored (x_host=0): links come from PUBLIC_BASE_URL only, and
+        # the Host the proxy passes on is the one TRUSTED_HOSTS checks.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=0)
 
     register_extensions(app)
     register_blueprints(app)
     register_cli(app)
     register_errorhandlers(app)
+    register_input_guard(app)
     register_security_headers(app)
     register_template_helpers(app)
     return app
@@ -60,13 +71,15 @@ def load_secret_key(instance_path: Path) -> str:
 def register_extensions(app: Flask) -> None:
     import stallapp.models  # noqa: F401 - every model registered before the first query
     from stallapp.accounts.services import user_for_login_token
-    from stallapp.database import configure_engine
+    from stallapp.database import configure_engine, register_write_lock
+    from stallapp.errors import database_failed
     from stallapp.extensions import babel, csrf, db, limiter, login_manager, migrate
     from stallapp.i18n import select_locale, select_timezone
 
     db.init_app(app)
     with app.app_context():
         configure_engine(db.engine)
+    register_write_lock(app, db)
     migrate.init_app(app, db, directory=str(Path(__file__).parent / "migrations"))
     csrf.init_app(app)
     limiter.init_app(app)
@@ -81,6 +94,8 @@ def register_extensions(app: Flask) -> None:
 
     @login_manager.user_loader
     def load_user(token: str):
+        if database_failed():
+            return None  # the error page is drawn without the database, as for a visitor
         return user_for_login_token(db.session, token)
 
 
@@ -113,16 +128,24 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(public_contacts.bp)
 
     from stallapp.public import catalogue as public_catalogue
+    from stallapp.sales import install as sale_install
     from stallapp.sales import views as sale_views
     from stallapp.stock import views as stock_views
 
     app.register_blueprint(stock_views.bp)
     app.register_blueprint(sale_views.bp)
+    app.register_blueprint(sale_install.bp)
     app.register_blueprint(public_catalogue.bp)
 
     from stallapp.reports import views as report_views
 
     app.register_blueprint(report_views.bp)
+
+    from stallapp.announcements import views as announcement_views
+    from stallapp.outbox import views as outbox_views
+
+    app.register_blueprint(announcement_views.bp)
+    app.register_blueprint(outbox_views.bp)
 
 
 def register_cli(app: Flask) -> None:
@@ -130,6 +153,10 @@ def register_cli(app: Flask) -> None:
 
     for command in commands:
         app.cli.add_command(command)
+    from stallapp.outbox.worker import register_terminal_delivery
+
+    # `make run` without SMTP: the dev server prints the mail (see stallapp.outbox.worker).
+    register_terminal_delivery(app)
 
 
 def register_errorhandlers(app: Flask) -> None:
@@ -148,6 +175,7 @@ def register_template_helpers(app: Flask) -> None:
     from flask_babel import get_locale
 
     from stallapp.accounts.services import groups_of
+    from stallapp.errors import database_failed
     from stallapp.events.display import register_template_helpers as register_event_helpers
     from stallapp.extensions import db
     from stallapp.money import format_money
@@ -160,7 +188,13 @@ def register_template_helpers(app: Flask) -> None:
 
     @app.context_processor
     def navigation():
+        from flask import has_request_context
         from flask_login import current_user
 
-        user_groups = groups_of(db.session, current_user) if current_user.is_authenticated else []
+        # Emails rendered by a command (send-reminders) have no request, hence no current user.
+        # After a database failure the error page is drawn without asking the database.
+        signed_in = (
+            has_request_context() and not database_failed() and current_user.is_authenticated
+        )
+        user_groups = groups_of(db.session, current_user) if signed_in else []
         return {"nav_groups": user_groups, "current_locale": str(get_locale()).replace("_", "-")}

@@ -1,6 +1,7 @@
 """Command-line tasks: ``flask --app stallapp <command>``."""
 
 import click
+from flask import current_app
 from flask.cli import with_appcontext
 
 from stallapp.accounts import services
@@ -8,6 +9,9 @@ from stallapp.contacts import services as contact_services
 from stallapp.demo import DEMO_LOGINS, DEMO_PASSWORD, has_any_user, load_demo_data
 from stallapp.errors import StallError
 from stallapp.extensions import db
+from stallapp.operations import backup, restore
+from stallapp.outbox import services as outbox_services
+from stallapp.outbox.worker import deliver_mail
 from stallapp.rota.commands import send_reminders
 
 
@@ -56,9 +60,21 @@ def demo_data(first_run: bool) -> None:
 def purge_expired() -> None:
     """Apply each group's retention policy; report what went, in counts only (run from cron)."""
     report = contact_services.purge_expired(db.session)
+    resets_deleted = services.purge_password_resets(db.session)
+    mail_deleted = outbox_services.purge(db.session, current_app.config["MAIL_KEEP_SENT"])
     db.session.commit()
     for line in report.lines():
         click.echo(line)
+    click.echo(f"Old password reset requests deleted: {resets_deleted}")
+    click.echo(f"Old sent or given-up emails deleted: {mail_deleted}")
 
 
-commands = [create_admin, demo_data, purge_expired, send_reminders]
+commands = [
+    create_admin,
+    demo_data,
+    purge_expired,
+    send_reminders,
+    deliver_mail,
+    backup,
+    restore,
+]

@@ -134,3 +134,68 @@ def begin_write(session) -> None:
     if session.in_transaction() and session.get_transaction().connections:
         raise RuntimeError("begin_write() must come before the transaction's first statement")
     session.connection(execution_options={IMMEDIATE_OPTION: True})
+
+
+#: Methods that change something; a request with one of these takes the write lock up front.
+WRITING_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+#: Attribute that marks a GET view which writes (a QR scan counts itself), see ``writes``.
+WRITES_ATTRIBUTE = "writes_on_get"
+
+
+def writes(view):
+    """Mark a view that writes even on GET, so the request takes the write lock up front too."""
+    setattr(view, WRITES_ATTRIBUTE, True)
+    return view
+
+
+def request_writes(method: str, view) -> bool:
+    """Tell whether a request to ``view`` with ``method`` will write to the database."""
+    return method in WRITING_METHODS or getattr(view, WRITES_ATTRIBUTE, False)
+
+
+def register_write_lock(app, db) -> None:
+    """Make every request that writes take SQLite's write lock before its first statement.
+
+    One hook for the whole app, run before any other: a login, an event edit and a sale then
+    queue on the busy timeout instead of failing at once with "database is locked" when a
+    read snapshot has to become a write (see :func:`begin_write`). On PostgreSQL it only opens
+    the transaction. In tests, a statement that writes inside a request whose transaction did
+    not begin this way raises, so a view that writes without the lock cannot go unnoticed.
+    """
+    from flask import g, request
+
+    def take_write_lock() -> None:
+        g.write_lock_decided = True
+        if request.url_rule is None:
+            return  # 404 and 405 answer without touching the database
+        view = app.view_functions.get(request.endpoint)
+        if request_writes(request.method, view):
+            begin_write(db.session)
+
+    app.before_request_funcs.setdefault(None, []).insert(0, take_write_lock)
+    if app.config.get("TESTING"):
+        with app.app_context():
+            _refuse_unlocked_writes(db.engine)
+
+
+WRITE_STATEMENTS = ("INSERT", "UPDATE", "DELETE")
+
+
+def _refuse_unlocked_writes(engine: sa.Engine) -> None:
+    """(Tests, SQLite) raise when a request writes in a transaction begun as a reader."""
+    if engine.dialect.name != "sqlite":
+        return
+    from flask import g, has_request_context, request
+
+    @sa.event.listens_for(engine, "before_cursor_execute")
+    def check_write_lock(conn, cursor, statement, parameters, context, executemany) -> None:
+        # Only requests being dispatched: not a test's or a command's test_request_context().
+        if not has_request_context() or not g.get("write_lock_decided"):
+            return
+        if not statement.lstrip().upper().startswith(WRITE_STATEMENTS):
+            return
+        if not conn.get_execution_options().get(IMMEDIATE_OPTION):
+            raise RuntimeError(
+                f"{request.method} {request.endpoint} writes without the write lock: "
+                "mark the view with stallapp.database.writes"
+            )

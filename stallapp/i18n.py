@@ -30,6 +30,10 @@ def select_locale() -> str:
     if not has_request_context():
         return current_app.config["BABEL_DEFAULT_LOCALE"]
     group = g.get("group") or g.get("public_group")
+    if g.get("database_failed"):
+        # The user's setting would be read from the database that just failed (a loaded user
+        # is expired by the rollback too).
+        return request.accept_languages.best_match(current_app.config["LANGUAGES"]) or "en"
     if current_user and current_user.is_authenticated and current_user.locale:
         return regional_locale(current_user.locale, group)
     public_group = g.get("public_group")

@@ -1,67 +1,80 @@
-"""Outgoing email: SMTP when configured, otherwise the log plus an in-memory outbox.
+"""Outgoing email through the outbox: :func:`send_email` adds a row to the caller's transaction.
 
-Views send mail after they commit, so a rolled-back action never emails anyone. During a
-request, SMTP delivery waits until the response has gone out: a slow mail server then never
-slows a page, and the answer to "reset my password" or "forget me" takes as long whether or
-not the address is known.
+No web request talks to a mail server. The row commits or rolls back with the action that
+causes it, so a rolled-back action emails nobody and a committed one is delivered eventually,
+by the worker (``flask --app stallapp deliver-mail``, see :mod:`stallapp.outbox.services`),
+which retries until the mail server takes it. Views therefore call ``send_email`` *before*
+their commit. Writing a row costs the same whoever it is for, so "reset my password" and
+"forget me" answer in the same time whether or not the address is known.
 """
 
-import logging
-import smtplib
-from dataclasses import dataclass
-from email.message import EmailMessage
+import enum
 
-from flask import after_this_request, current_app, has_request_context
+from flask import current_app
 
-log = logging.getLogger(__name__)
+from stallapp.extensions import db
 
 
-@dataclass(frozen=True)
-class OutgoingEmail:
-    to: str
-    subject: str
-    body: str
+class MailPurpose(enum.StrEnum):
+    PASSWORD_RESET = "password_reset"  # noqa: S105 - a purpose's name, not a password
+    INVITATION = "invitation"
+    MAILING_CONFIRMATION = "mailing_confirmation"
+    ERASURE_REQUEST = "erasure_request"
+    REGISTRATION = "registration"
+    EVENT_CANCELLED = "event_cancelled"
+    ROTA = "rota"
+    ANNOUNCEMENT = "announcement"
+    ANNOUNCEMENT_TEST = "announcement_test"
 
 
-def outbox() -> list[OutgoingEmail]:
-    """Return the messages this app kept instead of sending (no SMTP server configured)."""
-    return current_app.extensions.setdefault("stallapp_outbox", [])
+#: Mails whose body holds a secret link (reset, invitation, confirm, erase, cancel): the body
+#: is blanked once sent, so the outbox never keeps a working key to someone's account or data.
+SECRET_PURPOSES = frozenset(
+    {
+        MailPurpose.PASSWORD_RESET,
+        MailPurpose.INVITATION,
+        MailPurpose.MAILING_CONFIRMATION,
+        MailPurpose.ERASURE_REQUEST,
+        MailPurpose.REGISTRATION,
+    }
+)
+#: Mails sent at MAIL_RATE_PER_MINUTE behind everything else: one announcement may be hundreds.
+BULK_PURPOSES = frozenset({MailPurpose.ANNOUNCEMENT})
 
 
-def send_email(to: str, subject: str, body: str) -> None:
-    """Send one plain-text email (after the response, when called during a request)."""
-    message = OutgoingEmail(to=to, subject=subject, body=body)
-    if not current_app.config.get("MAIL_SERVER"):
-        outbox().append(message)
-        log.info("email not sent (no MAIL_SERVER): subject=%r\n%s", subject, body)
-        return
-    if not has_request_context():
-        _deliver(current_app.config, message)
-        return
-    config = dict(current_app.config)
+def send_email(
+    to: str,
+    subject: str,
+    body: str,
+    *,
+    purpose: MailPurpose,
+    group=None,
+    reply_to: str = "",
+    headers: dict[str, str] | None = None,
+    only_if: bool | None = None,
+):
+    """Add one plain-text email to the outbox, in the current database transaction.
 
-    @after_this_request
-    def deliver_after_response(response):
-        response.call_on_close(lambda: _deliver_logging_errors(config, message))
-        return response
+    The caller commits (or rolls back) as part of its action; the worker delivers afterwards.
+    Returns the :class:`~stallapp.outbox.models.OutgoingMessage` row (None with ``only_if``).
 
+    ``only_if``, when given, writes the message only if true, with one statement that costs
+    the same either way: for answers that must not tell whether an address is known.
+    """
+    # Imported here: the outbox's services import this module's purposes.
+    from stallapp.outbox.services import enqueue, enqueue_if
 
-def _deliver_logging_errors(config: dict, message: OutgoingEmail) -> None:
-    try:
-        _deliver(config, message)
-    except (OSError, smtplib.SMTPException):
-        log.exception("email delivery failed: subject=%r", message.subject)
-
-
-def _deliver(config, message: OutgoingEmail) -> None:
-    envelope = EmailMessage()
-    envelope["From"] = config["MAIL_DEFAULT_SENDER"]
-    envelope["To"] = message.to
-    envelope["Subject"] = message.subject
-    envelope.set_content(message.body)
-    with smtplib.SMTP(config["MAIL_SERVER"], config["MAIL_PORT"], timeout=20) as smtp:
-        if config.get("MAIL_USE_TLS"):
-            smtp.starttls()
-        if config.get("MAIL_USERNAME"):
-            smtp.login(config["MAIL_USERNAME"], config["MAIL_PASSWORD"])
-        smtp.send_message(envelope)
+    fields = {
+        "to": to,
+        "subject": subject,
+        "body": body,
+        "purpose": purpose,
+        "group_id": group.id if group is not None else None,
+        "reply_to": reply_to,
+        "headers": headers,
+    }
+    sender = current_app.config["MAIL_DEFAULT_SENDER"]
+    if only_if is not None:
+        enqueue_if(db.session, only_if, sender, **fields)
+        return None
+    return enqueue(db.session, sender, **fields)

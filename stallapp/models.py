@@ -8,6 +8,7 @@ from stallapp.accounts.models import (
     PasswordReset,
     User,
 )
+from stallapp.announcements.models import Announcement
 from stallapp.contacts.models import (
     Contact,
     ContactMessage,
@@ -16,6 +17,7 @@ from stallapp.contacts.models import (
     RetentionPolicy,
 )
 from stallapp.events.models import Event, EventSeries, Registration
+from stallapp.outbox.models import OutgoingMessage
 from stallapp.qr.models import QrCode
 from stallapp.reports.models import CashCount, CloseOutLogEntry, EventCloseOut, StockCount
 from stallapp.rota.models import (
@@ -26,7 +28,7 @@ from stallapp.rota.models import (
     Shift,
     Unavailability,
 )
-from stallapp.sales.models import ClientOperation, EventTill, Sale, SaleLine
+from stallapp.sales.models import ClientOperation, EventTill, LateSale, Sale, SaleLine
 from stallapp.stock.models import (
     CatalogueSettings,
     Publication,
@@ -38,6 +40,7 @@ from stallapp.stock.models import (
 )
 
 __all__ = [
+    "Announcement",
     "Assignment",
     "CalendarFeed",
     "CashCount",
@@ -54,8 +57,10 @@ __all__ = [
     "EventTill",
     "Group",
     "Invitation",
+    "LateSale",
     "LoginSession",
     "MailingConfirmation",
+    "OutgoingMessage",
     "Membership",
     "PasswordReset",
     "Publication",

@@ -5,6 +5,8 @@ from urllib.parse import urlsplit
 from flask import Flask, request
 from flask_login import current_user
 
+from stallapp.errors import database_failed
+
 CONTENT_SECURITY_POLICY = "; ".join(
     [
         "default-src 'self'",
@@ -57,7 +59,7 @@ def register_security_headers(app: Flask) -> None:
             response.headers.setdefault(
                 "Strict-Transport-Security", "max-age=31536000; includeSubDomains"
             )
-        if current_user.is_authenticated:
+        if database_failed() or current_user.is_authenticated:
             response.headers["Cache-Control"] = "no-store"
         elif response.mimetype == "text/html":
             # Pages carry CSRF tokens; a public page that may be cached says so itself.

@@ -1,8 +1,20 @@
 """Time zones: store UTC, show local; refuse local times that do not exist."""
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from functools import cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
+
+#: Events, shifts, sales and other dated things fall between these days. Outside them a date is a
+#: typo, and near year 1 or 9999 moving it to another zone overflows Python's datetime.
+EARLIEST_DAY = date(2000, 1, 1)
+LATEST_DAY = date(2100, 12, 31)
+
+
+def day_in_range(day: date) -> bool:
+    """Tell whether ``day`` (or a datetime's day) lies between EARLIEST_DAY and LATEST_DAY."""
+    if isinstance(day, datetime):
+        day = day.date()
+    return EARLIEST_DAY <= day <= LATEST_DAY
 
 
 class NonexistentLocalTime(ValueError):

@@ -3,9 +3,12 @@
 import os
 import threading
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 from werkzeug.serving import make_server
+
+from stallapp.urls import trusted_hosts_for
 
 CHROMIUM = Path("/usr/bin/chromium")
 PHONE = {"width": 390, "height": 844}
@@ -20,12 +23,19 @@ def require_browser_or_skip() -> None:
     pytest.skip("Chromium not installed at /usr/bin/chromium")
 
 
+def serve_at(app, url: str) -> None:
+    """Build the app's links on ``url`` and answer to its host only, as in production."""
+    app.config["PUBLIC_BASE_URL"] = url
+    app.config["TRUSTED_HOSTS"] = trusted_hosts_for(urlsplit(url).hostname)
+
+
 class LiveServer:
     """Serves the app on a free loopback port in a background thread."""
 
     def __init__(self, app):
         self.server = make_server("127.0.0.1", 0, app, threaded=True)
         self.url = f"http://127.0.0.1:{self.server.server_port}"
+        serve_at(app, self.url)
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
     def __enter__(self) -> "LiveServer":
@@ -57,6 +67,7 @@ class RestartableLiveServer:
     def start(self) -> None:
         self.server = make_server("127.0.0.1", self.port, self.app, threaded=True)
         self.port = self.server.server_port
+        serve_at(self.app, self.url)
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self.thread.start()
 

@@ -3,6 +3,7 @@
 import os
 import re
 import secrets
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -10,11 +11,11 @@ import sqlalchemy as sa
 from flask.testing import FlaskClient
 
 from stallapp import create_app
-from stallapp.accounts import services
+from stallapp.accounts import services, throttle
 from stallapp.accounts.models import Role
 from stallapp.database import StatementCounter
 from stallapp.extensions import db as _db
-from stallapp.mail import outbox
+from stallapp.outbox.models import OutgoingMessage
 
 DEFAULT_POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 PASSWORD = "correct horse battery"
@@ -135,6 +136,8 @@ def base_test_config(database_url: str) -> dict:
         "WTF_CSRF_ENABLED": False,
         "MAIL_SERVER": "",
         "SERVER_NAME": "stall.test",
+        # Emailed, printed and feed links are built on it; TRUSTED_HOSTS follows its host.
+        "PUBLIC_BASE_URL": "http://stall.test",
         # Cheap hashing keeps the suite fast; production uses argon2-cffi's defaults.
         "ARGON2_TIME_COST": 1,
         "ARGON2_MEMORY_COST": 1024,
@@ -198,6 +201,14 @@ def db(app):
     return _db
 
 
+@pytest.fixture(autouse=True)
+def login_pauses(monkeypatch) -> list[float]:
+    """The login slow-down's pauses, in seconds, recorded instead of slept: no test waits."""
+    requested: list[float] = []
+    monkeypatch.setattr(throttle, "pause", requested.append)
+    return requested
+
+
 @pytest.fixture
 def client(app):
     return app.test_client()
@@ -208,12 +219,77 @@ def runner(app):
     return app.test_cli_runner()
 
 
+@dataclass(frozen=True)
+class OutboxMail:
+    """One outbox row as the tests read it."""
+
+    id: int
+    to: str
+    subject: str
+    body: str
+    purpose: str
+    headers: dict
+    status: str
+
+
+class OutboxView:
+    """The outbox table read as a list, oldest first; ``clear()`` hides what is there so far.
+
+    It reads through the test's session (after a flush, so mail written by a service the test
+    just called counts) and through a fresh connection (so mail committed by a request or a
+    command counts even while the test's SQLite snapshot is older).
+    """
+
+    def __init__(self):
+        self.after = 0
+
+    def _rows(self) -> list[OutboxMail]:
+        table = OutgoingMessage.__table__
+        query = sa.select(table).where(table.c.id > self.after).order_by(table.c.id)
+        _db.session.flush()
+        rows = {row.id: row for row in _db.session.execute(query)}
+        with _db.engine.connect() as connection:
+            rows.update({row.id: row for row in connection.execute(query)})
+        return [
+            OutboxMail(
+                id=row.id,
+                to=row.recipient,
+                subject=row.subject,
+                body=row.body,
+                purpose=row.purpose,
+                headers=row.headers,
+                status=row.status,
+            )
+            for _id, row in sorted(rows.items())
+        ]
+
+    def __len__(self) -> int:
+        return len(self._rows())
+
+    def __iter__(self):
+        return iter(self._rows())
+
+    def __getitem__(self, index):
+        return self._rows()[index]
+
+    def __bool__(self) -> bool:
+        return bool(self._rows())
+
+    def __eq__(self, other) -> bool:
+        return list(self) == other
+
+    __hash__ = None
+
+    def clear(self) -> None:
+        rows = self._rows()
+        if rows:
+            self.after = rows[-1].id
+
+
 @pytest.fixture
 def mail(app):
-    """The outbox: messages the app would have sent."""
-    box = outbox()
-    box.clear()
-    return box
+    """The outbox: the messages the app wrote for the worker to deliver."""
+    return OutboxView()
 
 
 @pytest.fixture

@@ -6,9 +6,9 @@ import pytest
 import sqlalchemy as sa
 
 from stallapp.accounts import services
-from stallapp.accounts.models import Invitation, Role, User
+from stallapp.accounts.models import Invitation, LoginSession, Role, User
 from stallapp.errors import InvalidToken
-from tests.conftest import link_in, path_of
+from tests.conftest import PASSWORD, link_in, path_of
 
 
 @pytest.fixture
@@ -63,19 +63,130 @@ def test_invitation_form_refuses_bad_input_and_changes_nothing(app, organiser, u
     assert services.live_invitation(db.session, token)
 
 
-def test_existing_user_just_gains_the_membership(app, make_group, make_user, organiser, uk, db):
+def test_existing_user_logs_in_then_accepts_and_gains_only_the_membership(
+    app, make_group, make_user, organiser, uk, db
+):
     nyc = make_group(slug="nyc")
     existing = make_user(email="both@example.org", groups={nyc: "member"})
     _, token = services.invite(db.session, uk, "both@example.org", Role.MEMBER, organiser)
     db.session.commit()
+    link = f"/invitation/{token}"
     client = app.test_client()
-    page = client.get(f"/invitation/{token}").get_data(as_text=True)
-    assert "already have an account" in page
+    page = client.get(link).get_data(as_text=True)
+    assert "already has an account. Log in with it to accept." in page
     assert 'type="password"' not in page
-    assert client.post(f"/invitation/{token}").status_code == 302
+    assert f'href="/login?next={link}"' in page
+
+    response = client.post(
+        f"/login?next={link}", data={"email": "both@example.org", "password": PASSWORD}
+    )
+    assert response.headers["Location"] == link
+    page = client.get(link).get_data(as_text=True)
+    assert "Accept the invitation" in page
+    assert client.post(link).headers["Location"] == "/groups/uk/"
     assert db.session.scalar(sa.select(sa.func.count()).select_from(User)) == 2
     roles = {group.slug: role for group, role in services.groups_of(db.session, existing)}
     assert roles == {"nyc": Role.MEMBER, "uk": Role.MEMBER}
+    assert client.get("/groups/uk/").status_code == 200
+
+
+@pytest.fixture
+def admin_invitation(make_user, organiser, uk, db):
+    """An organiser invites the site admin's address (as organiser, to make it worth stealing)."""
+    admin = make_user(email="admin@example.org", name="Ada Admin", is_admin=True)
+    _, token = services.invite(db.session, uk, "admin@example.org", Role.ORGANISER, organiser)
+    db.session.commit()
+    return admin, f"/invitation/{token}"
+
+
+def _sessions_of(db, user) -> int:
+    return db.session.scalar(
+        sa.select(sa.func.count()).select_from(LoginSession).where(LoginSession.user_id == user.id)
+    )
+
+
+def test_link_to_an_existing_account_never_logs_anyone_in(app, admin_invitation, uk, db):
+    admin, link = admin_invitation
+    holder = app.test_client()
+    page = holder.get(link).get_data(as_text=True)
+    assert "Log in to accept" in page
+    assert "<form" not in page.split("<main")[1], "no accept button for someone not logged in"
+
+    response = holder.post(link)
+    assert response.status_code == 403
+    assert "log in with it to accept" in response.get_data(as_text=True)
+    # No session for the link holder: the dashboard sends them to the login page.
+    assert holder.get("/").headers["Location"].startswith("/login")
+    assert _sessions_of(db, admin) == 0
+    assert services.membership_of(db.session, admin, uk) is None
+    assert services.live_invitation(db.session, link.rsplit("/", 1)[1]).accepted_at is None
+
+
+def test_another_logged_in_account_cannot_accept(
+    app, admin_invitation, make_user, uk, login_as, client, db
+):
+    admin, link = admin_invitation
+    intruder = make_user(email="intruder@example.org")
+    login_as(intruder)
+    page = client.get(link).get_data(as_text=True)
+    assert "You are logged in as intruder@example.org" in page
+    assert "Accept the invitation" not in page
+
+    response = client.post(link)
+    assert response.status_code == 403
+    assert "for another account" in response.get_data(as_text=True)
+    # Still the intruder, not the admin; the admin gained nothing and has no session.
+    assert "intruder@example.org" in client.get("/account").get_data(as_text=True)
+    assert _sessions_of(db, admin) == 0
+    assert services.membership_of(db.session, admin, uk) is None
+    assert services.membership_of(db.session, intruder, uk) is None
+
+
+def test_the_invited_account_logged_in_accepts(admin_invitation, uk, login_as, client, db):
+    admin, link = admin_invitation
+    login_as(admin)
+    assert client.post(link).headers["Location"] == "/groups/uk/"
+    assert services.membership_of(db.session, admin, uk).role == Role.ORGANISER
+
+
+def test_service_refuses_an_existing_account_to_anyone_else(admin_invitation, make_user, uk, db):
+    admin, link = admin_invitation
+    token = link.rsplit("/", 1)[1]
+    with pytest.raises(services.InvitationNeedsLogin) as caught:
+        services.accept_invitation(db.session, token, actor=None)
+    assert caught.value.code == "invitation_needs_login"
+    other = make_user()
+    with pytest.raises(services.InvitationForAnotherAccount) as caught:
+        services.accept_invitation(db.session, token, actor=other, name="X", password="long pass")
+    assert caught.value.code == "invitation_for_another_account"
+    db.session.rollback()
+    assert services.membership_of(db.session, admin, uk) is None
+    assert services.accept_invitation(db.session, token, actor=admin) == admin
+    assert services.membership_of(db.session, admin, uk).role == Role.ORGANISER
+
+
+def test_new_account_from_a_browser_logged_in_as_someone_else(
+    app, client, make_user, organiser, uk, login_as, db
+):
+    other = make_user(email="other@example.org")
+    login_as(other)
+    _, token = services.invite(db.session, uk, "fresh@example.org", Role.MEMBER, organiser)
+    db.session.commit()
+    response = client.post(
+        f"/invitation/{token}",
+        data={"name": "Fresh", "password": "red flag flying", "confirm": "red flag flying"},
+    )
+    assert response.headers["Location"] == "/groups/uk/"
+    assert "fresh@example.org" in client.get("/account").get_data(as_text=True)
+    assert _sessions_of(db, other) == 1
+    assert (
+        db.session.scalar(
+            sa.select(sa.func.count())
+            .select_from(LoginSession)
+            .where(LoginSession.user_id == other.id, LoginSession.revoked_at.is_(None))
+        )
+        == 0
+    )
 
 
 def test_invitation_expires_after_seven_days(organiser, uk, db):

@@ -4,7 +4,7 @@ import sqlalchemy as sa
 
 from stallapp.accounts import services
 from stallapp.accounts.models import Group, Role
-from tests.conftest import link_in, path_of
+from tests.conftest import PASSWORD, link_in, path_of
 
 GOOD_GROUP = {
     "name": "PCInt Milano",
@@ -56,7 +56,11 @@ def test_admin_appoints_an_organiser_by_invitation(
     )
     assert response.status_code == 302
     link = path_of(link_in(mail[0]))
-    assert app.test_client().post(link).status_code == 302
+    # The address has an account: only that account, logged in, accepts (see the invitations).
+    invitee = app.test_client()
+    assert invitee.post(link).status_code == 403
+    invitee.post("/login", data={"email": "compagna@example.org", "password": PASSWORD})
+    assert invitee.post(link).status_code == 302
     assert services.membership_of(db.session, existing, group).role == Role.ORGANISER
 
 

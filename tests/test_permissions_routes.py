@@ -89,6 +89,12 @@ def world(make_group, make_user, db):
         ],
     )
     db.session.commit()
+    from stallapp.announcements.services import AnnouncementText, save_draft
+
+    home_announcement = save_draft(
+        db.session, home, organiser, AnnouncementText(subject="News", body="Hello")
+    )
+    db.session.commit()
 
     return {
         "group": home,
@@ -108,6 +114,8 @@ def world(make_group, make_user, db):
             "movement_id": home_movement.id,
             "offer_id": home_offer.id,
             "sale_id": home_sale_result["sale_id"],
+            "late_sale_id": 1,
+            "announcement_id": home_announcement.id,
             "shift_id": home_shift.id,
             "assignment_id": home_assignment.id,
             "cover_request_id": home_cover.id,

@@ -156,7 +156,7 @@ class TestCsrf:
 
 
 class TestRateLimits:
-    def test_failed_logins_are_limited_per_account(self, client, make_user):
+    def test_failed_logins_are_limited_per_account_and_address(self, client, make_user):
         user = make_user()
         for _ in range(5):
             client.post("/login", data={"email": user.email, "password": "wrong password"})

@@ -1,7 +1,6 @@
 """Account forms: login, reset, invitations, settings, groups and members."""
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     EmailField,
@@ -14,6 +13,7 @@ from wtforms.validators import DataRequired, Email, EqualTo, Length, Regexp, Val
 
 from stallapp.accounts.models import Role
 from stallapp.accounts.passwords import MAX_LENGTH, password_problem
+from stallapp.forms import StallForm
 from stallapp.money import is_valid_currency
 from stallapp.times import is_valid_timezone
 
@@ -24,13 +24,13 @@ ROLE_CHOICES = [
 ]
 
 
-class LoginForm(FlaskForm):
+class LoginForm(StallForm):
     email = EmailField(_l("Email"), validators=[DataRequired(), Length(max=254)])
     password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=MAX_LENGTH)])
     remember = BooleanField(_l("Keep me logged in on this phone (30 days)"))
 
 
-class ForgotPasswordForm(FlaskForm):
+class ForgotPasswordForm(StallForm):
     email = EmailField(_l("Email"), validators=[DataRequired(), Email(), Length(max=254)])
 
 
@@ -51,21 +51,21 @@ class NewPasswordMixin:
             raise ValidationError(problem)
 
 
-class ResetPasswordForm(NewPasswordMixin, FlaskForm):
+class ResetPasswordForm(NewPasswordMixin, StallForm):
     pass
 
 
-class AcceptInvitationForm(NewPasswordMixin, FlaskForm):
+class AcceptInvitationForm(NewPasswordMixin, StallForm):
     name = StringField(_l("Your name"), validators=[DataRequired(), Length(max=120)])
 
 
-class ChangePasswordForm(NewPasswordMixin, FlaskForm):
+class ChangePasswordForm(NewPasswordMixin, StallForm):
     current_password = PasswordField(
         _l("Current password"), validators=[DataRequired(), Length(max=MAX_LENGTH)]
     )
 
 
-class ProfileForm(FlaskForm):
+class ProfileForm(StallForm):
     name = StringField(_l("Name"), validators=[DataRequired(), Length(max=120)])
     locale = SelectField(
         _l("Language"),
@@ -73,16 +73,16 @@ class ProfileForm(FlaskForm):
     )
 
 
-class InviteForm(FlaskForm):
+class InviteForm(StallForm):
     email = EmailField(_l("Email"), validators=[DataRequired(), Email(), Length(max=254)])
     role = SelectField(_l("Role"), choices=ROLE_CHOICES, default=Role.MEMBER.value)
 
 
-class RoleForm(FlaskForm):
+class RoleForm(StallForm):
     role = SelectField(_l("Role"), choices=ROLE_CHOICES)
 
 
-class GroupForm(FlaskForm):
+class GroupForm(StallForm):
     name = StringField(_l("Name"), validators=[DataRequired(), Length(max=120)])
     slug = StringField(
         _l("Short name for web addresses"),

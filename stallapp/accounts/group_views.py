@@ -13,20 +13,21 @@ from stallapp.accounts.models import Group, Membership, Role
 from stallapp.errors import StallError
 from stallapp.extensions import db
 from stallapp.forms import EmptyForm
-from stallapp.mail import send_email
+from stallapp.mail import MailPurpose, send_email
 from stallapp.permissions import get_in_group_or_404, member_required, organiser_required
+from stallapp.urls import absolute_url
 
 bp = Blueprint("groups", __name__, url_prefix="/groups/<group_slug>")
 log = logging.getLogger(__name__)
 
 
 def invite_from_form(group: Group, form: InviteForm) -> None:
-    """Create the invitation the form asks for, commit, email the link and say so."""
+    """Create the invitation the form asks for with its email, commit and say so."""
     invitation, token = services.invite(
         db.session, group, form.email.data, Role(form.role.data), current_user
     )
-    db.session.commit()
     send_invitation_email(invitation, token)
+    db.session.commit()
     flash(_("Invitation sent. The link works for 7 days."), "success")
 
 
@@ -39,8 +40,10 @@ def send_invitation_email(invitation, token: str) -> None:
             render_template(
                 "email/invitation.txt",
                 invitation=invitation,
-                link=url_for("accounts.accept_invitation", token=token, _external=True),
+                link=absolute_url("accounts.accept_invitation", token=token),
             ),
+            purpose=MailPurpose.INVITATION,
+            group=invitation.group,
         )
 
 

@@ -149,14 +149,28 @@ class Invitation(TimestampMixin, db.Model):
 
 
 class PasswordReset(TimestampMixin, db.Model):
-    """A single-use link to set a new password, sent to the account's email."""
+    """One "forgotten password" request, and the single-use link it emailed, if any.
+
+    Every request writes one row, whether or not the address has an account and whether or not
+    an email went out: the answer then costs the same work either way, and the rows count the
+    emails sent to an address for the per-account limit. Only an ``emailed`` row of an account
+    is a usable link; the others hold the hash of a token nobody was given.
+    """
 
     __tablename__ = "password_reset"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    user_id: Mapped[int] = mapped_column(sa.ForeignKey("user.id", ondelete="CASCADE"), index=True)
+    #: None when no account has the address.
+    user_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("user.id", ondelete="CASCADE"), index=True
+    )
+    #: SHA-256 of the normalised address asked for, so unknown addresses are not kept in clear.
+    email_hash: Mapped[str] = mapped_column(sa.String(64), index=True)
     token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    #: True when the link was emailed; False when there was no account or the limit held it back.
+    emailed: Mapped[bool] = mapped_column(default=False)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    #: When the link was used, or ended by a newer reset or a password change.
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
-    user: Mapped[User] = relationship()
+    user: Mapped[User | None] = relationship()

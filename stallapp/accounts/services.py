@@ -5,12 +5,14 @@ Every function takes the SQLAlchemy session, flushes rather than commits, and ra
 """
 
 from dataclasses import dataclass
+from datetime import timedelta
 
 import sqlalchemy as sa
 from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy.orm import Session
 
+from stallapp.accounts import throttle
 from stallapp.accounts.models import (
     Group,
     Invitation,
@@ -28,7 +30,7 @@ from stallapp.accounts.passwords import (
     verify_password,
 )
 from stallapp.database import utcnow
-from stallapp.errors import InvalidToken, StallError, ValidationFailed
+from stallapp.errors import InvalidToken, NotAllowed, StallError, ValidationFailed
 from stallapp.money import is_valid_currency
 from stallapp.times import is_valid_timezone
 from stallapp.tokens import hash_token, new_token
@@ -38,8 +40,22 @@ class LoginFailed(StallError):
     code = "login_failed"
 
 
+class TooManyAttempts(StallError):
+    code = "too_many_attempts"
+
+
 class LastOrganiser(StallError):
     code = "last_organiser"
+
+
+class InvitationNeedsLogin(StallError):
+    """The invited address has an account: only that account, logged in, may accept."""
+
+    code = "invitation_needs_login"
+
+
+class InvitationForAnotherAccount(NotAllowed):
+    code = "invitation_for_another_account"
 
 
 def normalise_email(email: str) -> str:
@@ -93,6 +109,32 @@ def authenticate(session: Session, email: str, password: str) -> User:
     if needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
     return user
+
+
+def check_login(session: Session, email: str, password: str, *, address: str) -> User:
+    """Check a login from the client ``address``, within the failed-login limits.
+
+    An address that failed too often for this account, or for all accounts, is refused before
+    any work. Otherwise the account's slow-down pause comes first (it grows with the account's
+    recent failures from anywhere, and is capped), then the password check: the owner is slowed
+    down while someone keeps guessing, never refused. The caller counts a failure with
+    :func:`record_failed_login` once it has answered with the failed-login page.
+
+    :raises TooManyAttempts: when a hard limit for ``address`` is reached.
+    :raises LoginFailed: whatever the reason.
+    """
+    email = normalise_email(email)
+    if throttle.address_is_blocked(email, address):
+        raise TooManyAttempts(_("Too many failed logins from here. Please wait a few minutes."))
+    delay = throttle.delay_for(throttle.recent_failures(email))
+    if delay:
+        throttle.pause(delay)
+    return authenticate(session, email, password)
+
+
+def record_failed_login(email: str, *, address: str) -> None:
+    """Count one failed login for the account and the client address (see :func:`check_login`)."""
+    throttle.count_failure(normalise_email(email), address)
 
 
 def start_login_session(session: Session, user: User, *, remember: bool) -> str:
@@ -160,36 +202,79 @@ def change_password(session: Session, user: User, current_password: str, new_pas
         raise ValidationFailed(problem, code="weak_password")
     user.password_hash = hash_password(new_password)
     end_all_login_sessions(session, user, keep_token=user.login_token)
+    end_password_resets(session, user)
 
 
 def set_user_enabled(session: Session, user: User, enabled: bool) -> None:
-    """Enable or disable an account; disabling ends all its login sessions."""
+    """Enable or disable an account; disabling ends all its login sessions and reset links."""
     user.is_enabled = enabled
     if not enabled:
         end_all_login_sessions(session, user)
+        end_password_resets(session, user)
 
 
 # Password reset
 
 
 def request_password_reset(session: Session, email: str) -> tuple[User, str] | None:
-    """Create a reset link for the account with this email; None when there is no such account.
+    """Record a request for a reset link; return the account and the token to email, or None.
 
-    The caller answers the same either way.
+    None when no enabled account has the address, or when the address's email limit holds the
+    link back: at most one email per ``PASSWORD_RESET_EMAIL_INTERVAL`` and
+    ``PASSWORD_RESET_EMAILS_PER_HOUR`` an hour. Every path runs the same statements (read the
+    account, count the recent emails, write one request row with a fresh token hash) and the
+    same hashing, so neither the answer nor its cost tells whether the address has an account.
+    The account's row is locked, so two requests at once cannot both pass the limit.
     """
-    user = find_user_by_email(session, email)
+    config = current_app.config
+    address = normalise_email(email)
+    email_hash = hash_token(address)
+    user = session.scalar(sa.select(User).where(User.email == address).with_for_update())
+    now = utcnow()
+    emailed_count, last_emailed_at = session.execute(
+        sa.select(sa.func.count(), sa.func.max(PasswordReset.created_at)).where(
+            PasswordReset.email_hash == email_hash,
+            PasswordReset.emailed.is_(True),
+            PasswordReset.created_at > now - timedelta(hours=1),
+        )
+    ).one()
     token, token_hash = new_token()
-    if user is None or not user.is_enabled:
-        return None
+    within_limit = emailed_count < config["PASSWORD_RESET_EMAILS_PER_HOUR"] and (
+        last_emailed_at is None or last_emailed_at <= now - config["PASSWORD_RESET_EMAIL_INTERVAL"]
+    )
+    send = user is not None and user.is_enabled and within_limit
     session.add(
         PasswordReset(
-            user_id=user.id,
+            user_id=user.id if user is not None else None,
+            email_hash=email_hash,
             token_hash=token_hash,
-            expires_at=utcnow() + current_app.config["PASSWORD_RESET_LIFETIME"],
+            emailed=send,
+            created_at=now,
+            expires_at=now + config["PASSWORD_RESET_LIFETIME"],
         )
     )
     session.flush()
-    return user, token
+    return (user, token) if send else None
+
+
+def end_password_resets(session: Session, user: User) -> None:
+    """End every reset link of ``user`` that is still outstanding."""
+    session.execute(
+        sa.update(PasswordReset)
+        .where(PasswordReset.user_id == user.id, PasswordReset.used_at.is_(None))
+        .values(used_at=utcnow())
+    )
+
+
+def purge_password_resets(session: Session) -> int:
+    """Delete the reset requests that neither work as a link nor count for the email limit any
+    more, and return how many went: the hashes of addresses are kept no longer than needed.
+    """
+    kept_for = max(current_app.config["PASSWORD_RESET_LIFETIME"], timedelta(hours=1))
+    deleted = session.execute(
+        sa.delete(PasswordReset).where(PasswordReset.created_at < utcnow() - kept_for)
+    )
+    return deleted.rowcount
 
 
 def _live_reset(session: Session, token: str, *, lock: bool = False) -> PasswordReset:
@@ -197,7 +282,10 @@ def _live_reset(session: Session, token: str, *, lock: bool = False) -> Password
     if lock:
         statement = statement.with_for_update()
     reset = session.scalar(statement)
-    if reset is None or reset.used_at is not None or reset.expires_at <= utcnow():
+    # Only an emailed row of an account is a link; the others' tokens were never given out.
+    if reset is None or reset.user_id is None or not reset.emailed:
+        raise InvalidToken()
+    if reset.used_at is not None or reset.expires_at <= utcnow():
         raise InvalidToken()
     return reset
 
@@ -205,15 +293,16 @@ def _live_reset(session: Session, token: str, *, lock: bool = False) -> Password
 def check_password_reset(session: Session, token: str) -> User:
     """Return the user a reset link is for.
 
-    :raises InvalidToken: when the link is unknown, used or expired.
+    :raises InvalidToken: when the link is unknown, used, ended or expired.
     """
     return _live_reset(session, token).user
 
 
 def reset_password(session: Session, token: str, new_password: str) -> User:
-    """Use a reset link to set a new password; ends every login session of the account.
+    """Use a reset link to set a new password; ends every login session of the account and
+    every other reset link.
 
-    :raises InvalidToken: when the link is unknown, used or expired.
+    :raises InvalidToken: when the link is unknown, used, ended or expired.
     :raises ValidationFailed: when the new password breaks the rules.
     """
     reset = _live_reset(session, token, lock=True)
@@ -230,6 +319,7 @@ def reset_password(session: Session, token: str, new_password: str) -> User:
     user = reset.user
     user.password_hash = hash_password(new_password)
     end_all_login_sessions(session, user)
+    end_password_resets(session, user)
     return user
 
 
@@ -391,17 +481,36 @@ def live_invitation(session: Session, token: str) -> Invitation:
 
 
 def accept_invitation(
-    session: Session, token: str, *, name: str | None = None, password: str | None = None
+    session: Session,
+    token: str,
+    *,
+    actor: User | None = None,
+    name: str | None = None,
+    password: str | None = None,
 ) -> User:
-    """Accept an invitation: create the account (new address) or add the membership (known one).
+    """Accept an invitation as ``actor`` (the logged-in user, or None).
 
-    The link was sent to the address, so holding it proves the address; a known user needs no
-    password here.
+    For an address with no account, holding the link proves the address: the account is
+    created with ``name`` and ``password``. For an address that has an account, the link alone
+    proves nothing more than that someone saw it (a forwarded email, a shared screen): only that
+    account, logged in with its own password, may accept, and the membership is all it gains.
 
     :raises InvalidToken: when the link is unknown, used or expired.
+    :raises InvitationNeedsLogin: when the address has an account and nobody is logged in.
+    :raises InvitationForAnotherAccount: when the address has an account and ``actor`` is
+        another one.
     :raises ValidationFailed: when a new account's name or password is missing or too weak.
     """
     invitation = live_invitation(session, token)
+    user = find_user_by_email(session, invitation.email)
+    if user is not None and actor is None:
+        raise InvitationNeedsLogin(
+            _("This invitation is for an existing account: log in with it to accept.")
+        )
+    if user is not None and actor.id != user.id:
+        raise InvitationForAnotherAccount(
+            _("This invitation is for another account: log in with that one to accept.")
+        )
     claimed = session.execute(
         sa.update(Invitation)
         .where(Invitation.id == invitation.id, Invitation.accepted_at.is_(None))
@@ -409,7 +518,6 @@ def accept_invitation(
     )
     if claimed.rowcount != 1:
         raise InvalidToken()
-    user = find_user_by_email(session, invitation.email)
     if user is None:
         if not name or not name.strip():
             raise ValidationFailed(_("Please give your name."), code="name_missing")

@@ -4,6 +4,7 @@ import logging
 
 from flask import (
     Blueprint,
+    abort,
     current_app,
     flash,
     redirect,
@@ -28,23 +29,13 @@ from stallapp.accounts.forms import (
 from stallapp.errors import InvalidToken, StallError
 from stallapp.extensions import db, limiter
 from stallapp.forms import EmptyForm
-from stallapp.mail import send_email
+from stallapp.mail import MailPurpose, send_email
 from stallapp.permissions import login_required
 from stallapp.security import safe_next
-from stallapp.tokens import hash_token
+from stallapp.urls import absolute_url
 
 bp = Blueprint("accounts", __name__)
 log = logging.getLogger(__name__)
-
-
-def _login_account_key() -> str:
-    """Rate-limit key for one account: a hash, so the limiter's store holds no addresses."""
-    email = services.normalise_email(request.form.get("email", ""))
-    return "login-account:" + hash_token(email)
-
-
-def _failed_attempt(response) -> bool:
-    return response.status_code != 302
 
 
 def _log_in(user, remember: bool) -> None:
@@ -55,31 +46,30 @@ def _log_in(user, remember: bool) -> None:
 
 
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit(
-    lambda: current_app.config["LOGIN_LIMIT_PER_ACCOUNT"],
-    key_func=_login_account_key,
-    methods=["POST"],
-    deduct_when=_failed_attempt,
-    scope="login-account",
-)
-@limiter.limit(
-    lambda: current_app.config["LOGIN_LIMIT_PER_ADDRESS"],
-    methods=["POST"],
-    deduct_when=_failed_attempt,
-    scope="login-address",
-)
 def login():
     """Log in with email and password."""
     if current_user.is_authenticated:
         return redirect(url_for("accounts.dashboard"))
     form = LoginForm()
     if form.validate_on_submit():
+        address = request.remote_addr or ""
         try:
-            user = services.authenticate(db.session, form.email.data, form.password.data)
+            user = services.check_login(
+                db.session, form.email.data, form.password.data, address=address
+            )
+        except services.TooManyAttempts:
+            db.session.rollback()
+            log.warning("login refused from %s: too many failures", address)
+            abort(429)
         except StallError as error:
             db.session.commit()
-            log.warning("login failed from %s", request.remote_addr)
+            log.warning("login failed from %s", address)
             form.password.errors.append(error.message)
+            page = render_template("accounts/login.html", form=form)
+            # Counted only once the failed-login answer exists: a crash on the way (a 5xx) is
+            # the server's failure, not a wrong guess.
+            services.record_failed_login(form.email.data, address=address)
+            return page
         else:
             _log_in(user, remember=form.remember.data)
             db.session.commit()
@@ -110,19 +100,24 @@ def forgot_password():
     form = ForgotPasswordForm()
     if form.validate_on_submit():
         found = services.request_password_reset(db.session, form.email.data)
-        db.session.commit()
+        to, subject, body = services.normalise_email(form.email.data), "", ""
         if found:
             user, token = found
             with force_locale(user.locale or current_app.config["BABEL_DEFAULT_LOCALE"]):
-                send_email(
+                to, subject, body = (
                     user.email,
                     _("Reset your stallapp password"),
                     render_template(
                         "email/password_reset.txt",
                         user=user,
-                        link=url_for("accounts.reset_password", token=token, _external=True),
+                        link=absolute_url("accounts.reset_password", token=token),
                     ),
                 )
+        # One statement whether or not a mail is written: the cost does not tell who is known.
+        send_email(
+            to, subject, body, purpose=MailPurpose.PASSWORD_RESET, only_if=found is not None
+        )
+        db.session.commit()
         return render_template("accounts/forgot_password_sent.html")
     return render_template("accounts/forgot_password.html", form=form)
 
@@ -157,44 +152,60 @@ def reset_password(token: str):
 @bp.route("/invitation/<token>", methods=["GET", "POST"])
 @limiter.limit(lambda: current_app.config["PUBLIC_FORM_LIMIT"], methods=["POST"])
 def accept_invitation(token: str):
-    """Accept an invitation to a group: set up an account, or join with an existing one."""
+    """Accept an invitation: set up a new account, or join with the invited account logged in."""
     try:
         invitation = services.live_invitation(db.session, token)
     except InvalidToken as error:
         return render_template("accounts/link_invalid.html", message=error.message), 404
-    existing_user = services.find_user_by_email(db.session, invitation.email)
-    form = EmptyForm() if existing_user else AcceptInvitationForm()
+    invited_user = services.find_user_by_email(db.session, invitation.email)
+    actor = current_user._get_current_object() if current_user.is_authenticated else None
+    if invited_user is None:
+        state = "new_account"
+    elif actor is None:
+        state = "log_in"
+    elif actor.id != invited_user.id:
+        state = "other_account"
+    else:
+        state = "accept"
+    form = AcceptInvitationForm() if invited_user is None else EmptyForm()
+    status = 200
     if form.validate_on_submit():
         try:
-            if existing_user:
-                user = services.accept_invitation(db.session, token)
-            else:
-                user = services.accept_invitation(
-                    db.session, token, name=form.name.data, password=form.password.data
-                )
+            user = services.accept_invitation(
+                db.session,
+                token,
+                actor=actor,
+                name=form.name.data if invited_user is None else None,
+                password=form.password.data if invited_user is None else None,
+            )
         except InvalidToken as error:
             db.session.rollback()
             return render_template("accounts/link_invalid.html", message=error.message), 404
+        except (services.InvitationNeedsLogin, services.InvitationForAnotherAccount) as error:
+            db.session.rollback()
+            form.form_errors.append(error.message)
+            status = 403
         except StallError as error:
             db.session.rollback()
             form.form_errors.append(error.message)
         else:
-            if current_user.is_authenticated and current_user.id == user.id:
-                db.session.commit()
-            else:
-                if current_user.is_authenticated:
-                    services.end_login_session(db.session, current_user.login_token)
+            if invited_user is None:
+                # A brand-new account: whoever was logged in on this browser makes way for it.
+                if actor is not None:
+                    services.end_login_session(db.session, actor.login_token)
                     logout_user()
                 _log_in(user, remember=False)
-                db.session.commit()
+            db.session.commit()
             flash(_("Welcome to %(group)s.", group=invitation.group.name), "success")
             return redirect(url_for("groups.home", group_slug=invitation.group.slug))
+    login_link = url_for("accounts.login", next=url_for("accounts.accept_invitation", token=token))
     return render_template(
         "accounts/accept_invitation.html",
         form=form,
         invitation=invitation,
-        existing_user=existing_user is not None,
-    )
+        state=state,
+        login_link=login_link,
+    ), status
 
 
 @bp.route("/")

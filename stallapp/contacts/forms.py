@@ -1,11 +1,11 @@
 """Forms of the public contact pages and of the organisers' contact settings."""
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, IntegerField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Email, InputRequired, Length, NumberRange, Optional
 
 from stallapp.contacts.services import MAX_RETENTION_MONTHS
+from stallapp.forms import StallForm
 
 
 def consent_wording(group_name: str) -> str:
@@ -39,7 +39,7 @@ class ConsentMixin:
         return wording
 
 
-class JoinForm(HoneypotMixin, ConsentMixin, FlaskForm):
+class JoinForm(HoneypotMixin, ConsentMixin, StallForm):
     name = StringField(_l("Your name"), validators=[DataRequired(), Length(max=120)])
     email = EmailField(_l("Email"), validators=[DataRequired(), Email(), Length(max=254)])
     city = StringField(_l("City or town (optional)"), validators=[Optional(), Length(max=120)])
@@ -53,7 +53,7 @@ class JoinForm(HoneypotMixin, ConsentMixin, FlaskForm):
     )
 
 
-class ContactForm(HoneypotMixin, ConsentMixin, FlaskForm):
+class ContactForm(HoneypotMixin, ConsentMixin, StallForm):
     name = StringField(_l("Your name"), validators=[DataRequired(), Length(max=120)])
     email = EmailField(
         _l("Email"),
@@ -64,11 +64,11 @@ class ContactForm(HoneypotMixin, ConsentMixin, FlaskForm):
     consent = BooleanField()
 
 
-class ForgetForm(HoneypotMixin, FlaskForm):
+class ForgetForm(HoneypotMixin, StallForm):
     email = EmailField(_l("Email"), validators=[DataRequired(), Email(), Length(max=254)])
 
 
-class RetentionForm(FlaskForm):
+class RetentionForm(StallForm):
     contact_months = IntegerField(
         _l("Delete a contact after this many months without activity"),
         validators=[InputRequired(), NumberRange(min=1, max=MAX_RETENTION_MONTHS)],

@@ -30,6 +30,7 @@ from stallapp.contacts.models import (
 from stallapp.database import utcnow
 from stallapp.errors import InvalidToken, ValidationFailed
 from stallapp.events.models import Event, Registration
+from stallapp.outbox.services import forget_address
 from stallapp.qr.models import QrCode
 from stallapp.qr.services import scanned_qr_code_id
 from stallapp.times import utc_to_local
@@ -380,6 +381,14 @@ class ContactRow:
 
 
 CONTACTS_PER_PAGE = 100
+#: Pages past this are clamped to it: no group has 10 million contacts, and a huge page number
+#: would overflow the database's OFFSET.
+MAX_CONTACTS_PAGE = 100_000
+
+
+def clamp_page(page: int) -> int:
+    """Return ``page`` within 1..:data:`MAX_CONTACTS_PAGE`."""
+    return min(max(page, 1), MAX_CONTACTS_PAGE)
 
 
 def contacts_of(
@@ -388,8 +397,9 @@ def contacts_of(
     """Return a page of the group's contacts, latest activity first, and whether more follow.
 
     Each comes with how many registrations and messages it has and where it came from, all
-    loaded in one statement.
+    loaded in one statement. ``page`` is clamped to 1..:data:`MAX_CONTACTS_PAGE`.
     """
+    page = clamp_page(page)
     registrations = (
         sa.select(sa.func.count())
         .where(Registration.contact_id == Contact.id)
@@ -407,7 +417,7 @@ def contacts_of(
         .where(Contact.group_id == group.id)
         .options(joinedload(Contact.source_event), joinedload(Contact.source_qr_code))
         .order_by(Contact.last_activity_at.desc(), Contact.id.desc())
-        .offset((max(page, 1) - 1) * CONTACTS_PER_PAGE)
+        .offset((page - 1) * CONTACTS_PER_PAGE)
         .limit(CONTACTS_PER_PAGE + 1)
     )
     search = search.strip()
@@ -539,6 +549,8 @@ def erase_address(session: Session, group: Group, email: str) -> Erased:
         )
     )
     _delete_contacts(session, contact_ids, erased)
+    # The group's mail to the address goes too, sent or waiting (announcements, registrations).
+    forget_address(session, group.id, address)
     session.flush()
     return erased
 

@@ -8,6 +8,7 @@ from stallapp.accounts.models import Group
 from stallapp.contacts import services
 from stallapp.contacts.forms import RetentionForm
 from stallapp.contacts.models import ContactMessage, MessageStatus
+from stallapp.database import writes
 from stallapp.errors import StallError
 from stallapp.extensions import db
 from stallapp.forms import EmptyForm
@@ -21,7 +22,7 @@ bp = Blueprint("contacts", __name__, url_prefix="/groups/<group_slug>/contacts")
 def index(group: Group):
     """List everyone who joined, registered or wrote, with their consent and origin."""
     search = request.args.get("q", "")
-    page = max(request.args.get("page", 1, type=int) or 1, 1)
+    page = services.clamp_page(request.args.get("page", 1, type=int) or 1)
     rows, has_more = services.contacts_of(db.session, group, search=search, page=page)
     return render_template(
         "contacts/index.html",
@@ -53,6 +54,7 @@ def messages(group: Group):
 
 @bp.route("/messages/<int:message_id>")
 @organiser_required
+@writes
 def message(group: Group, message_id: int):
     """Read one message; opening it marks it read."""
     found = get_in_group_or_404(ContactMessage, message_id, group)

@@ -1,32 +1,27 @@
 """Emails to people who registered: their place, a place freed for them, a cancelled event.
 
-Sent by views after the commit, in the group's language, with absolute links built from
-``PUBLIC_BASE_URL`` (the request's host when unset).
+Written to the outbox by views before their commit, in the group's language, with absolute
+links built from ``PUBLIC_BASE_URL`` (see stallapp.urls).
 """
 
-from flask import render_template, url_for
+from flask import render_template
 from flask_babel import force_locale
 from flask_babel import gettext as _
 
 from stallapp.events.models import Event, Registration, RegistrationStatus
 from stallapp.events.services import PlaceOffer
-from stallapp.mail import send_email
-from stallapp.qr.services import public_base_url
-
-
-def public_link(endpoint: str, **values) -> str:
-    """Return the absolute public URL of ``endpoint``."""
-    return public_base_url() + url_for(endpoint, **values)
+from stallapp.mail import MailPurpose, send_email
+from stallapp.urls import absolute_url
 
 
 def _links(event: Event, cancel_token: str | None) -> dict:
     links = {
-        "group_link": public_link("public_events.group_page", group_slug=event.group.slug),
-        "event_link": public_link("public_events.event_page", event_code=event.public_code),
-        "calendar_link": public_link("public_events.event_calendar", event_code=event.public_code),
+        "group_link": absolute_url("public_events.group_page", group_slug=event.group.slug),
+        "event_link": absolute_url("public_events.event_page", event_code=event.public_code),
+        "calendar_link": absolute_url("public_events.event_calendar", event_code=event.public_code),
     }
     if cancel_token:
-        links["cancel_link"] = public_link(
+        links["cancel_link"] = absolute_url(
             "public_events.cancel_registration",
             event_code=event.public_code,
             token=cancel_token,
@@ -54,6 +49,8 @@ def send_registration_email(
                 waiting_position=waiting_position,
                 **_links(event, cancel_token),
             ),
+            purpose=MailPurpose.REGISTRATION,
+            group=event.group,
         )
 
 
@@ -72,6 +69,8 @@ def send_place_offers(offers: list[PlaceOffer]) -> None:
                     event=event,
                     **_links(event, offer.cancel_token),
                 ),
+                purpose=MailPurpose.REGISTRATION,
+                group=event.group,
             )
 
 
@@ -89,4 +88,6 @@ def send_event_cancelled(event: Event, registrations: list[Registration]) -> Non
                     event=event,
                     **_links(event, None),
                 ),
+                purpose=MailPurpose.EVENT_CANCELLED,
+                group=event.group,
             )

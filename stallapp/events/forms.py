@@ -3,7 +3,6 @@
 from datetime import date, datetime
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     DateField,
@@ -33,6 +32,7 @@ from stallapp.events.display import KIND_LABELS
 from stallapp.events.models import EventKind
 from stallapp.events.series import Frequency
 from stallapp.events.services import EventDetails, SeriesTemplate
+from stallapp.forms import DayInRange, StallForm
 
 KIND_CHOICES = [SelectChoice(kind.value, KIND_LABELS[kind]) for kind in EventKind]
 WEEKDAY_CHOICES = [
@@ -119,13 +119,13 @@ class _EventFieldsMixin:
         }
 
 
-class EventForm(_EventFieldsMixin, FlaskForm):
-    start_date = DateField(_l("Date"), validators=[DataRequired()])
+class EventForm(_EventFieldsMixin, StallForm):
+    start_date = DateField(_l("Date"), validators=[DataRequired(), DayInRange()])
     start_time = TimeField(_l("Starts at"), validators=[DataRequired()])
     end_time = TimeField(_l("Ends at"), validators=[DataRequired()])
     end_date = DateField(
         _l("End date"),
-        validators=[Optional()],
+        validators=[Optional(), DayInRange()],
         description=_l("Only when it ends on a later day."),
     )
     publish = BooleanField(_l("Publish now (show it on the public page)"))
@@ -139,7 +139,7 @@ class EventForm(_EventFieldsMixin, FlaskForm):
         )
 
 
-class SeriesForm(_EventFieldsMixin, FlaskForm):
+class SeriesForm(_EventFieldsMixin, StallForm):
     start_time = TimeField(_l("Starts at"), validators=[DataRequired()])
     end_time = TimeField(_l("Ends at"), validators=[DataRequired()])
     frequency = RadioField(
@@ -152,8 +152,10 @@ class SeriesForm(_EventFieldsMixin, FlaskForm):
     monthly_weekday = SelectField(
         _l("Weekday (every month)"), choices=WEEKDAY_CHOICES, coerce=int, default=5
     )
-    first_day = DateField(_l("From"), validators=[Optional()])
-    last_day = DateField(_l("Until"), validators=[Optional()], description=_l("Both included."))
+    first_day = DateField(_l("From"), validators=[Optional(), DayInRange()])
+    last_day = DateField(
+        _l("Until"), validators=[Optional(), DayInRange()], description=_l("Both included.")
+    )
     dates = TextAreaField(
         _l("Dates (list)"),
         validators=[Length(max=5000)],
@@ -193,7 +195,7 @@ def _strip(value):
     return value.strip() if isinstance(value, str) else value
 
 
-class RegistrationForm(FlaskForm):
+class RegistrationForm(StallForm):
     name = StringField(
         _l("Your name"), filters=[_strip], validators=[DataRequired(), Length(max=120)]
     )

@@ -151,5 +151,9 @@ class Registration(TimestampMixin, db.Model):
     source_qr_code_id: Mapped[int | None] = mapped_column(
         sa.ForeignKey("qr_code.id", ondelete="SET NULL")
     )
+    #: Announcement whose event link the registrant followed, if any.
+    source_announcement_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("announcement.id", ondelete="SET NULL")
+    )
 
     event: Mapped[Event] = relationship()

@@ -18,7 +18,13 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 
 from stallapp.errors import ValidationFailed
-from stallapp.times import NonexistentLocalTime, local_to_utc
+from stallapp.times import (
+    EARLIEST_DAY,
+    LATEST_DAY,
+    NonexistentLocalTime,
+    day_in_range,
+    local_to_utc,
+)
 
 #: A series may create at most this many events at once (a typo in a year should not make 5,000).
 MAX_OCCURRENCES = 200
@@ -61,10 +67,25 @@ class SeriesRule:
     dates: tuple[date, ...] = field(default=())
 
 
+def _check_day(day: date, field_name: str) -> None:
+    """:raises SeriesRuleError: code ``date_out_of_range`` for a day outside 2000-2100."""
+    if not day_in_range(day):
+        raise SeriesRuleError(
+            _(
+                "Choose dates between %(first)s and %(last)s.",
+                first=EARLIEST_DAY.isoformat(),
+                last=LATEST_DAY.isoformat(),
+            ),
+            "date_out_of_range",
+            field_name,
+        )
+
+
 def build_rrule(rule: SeriesRule, start_time: time) -> rr.rrule | None:
     """Return the dateutil rrule for a weekly or monthly rule (None for an explicit list).
 
-    :raises SeriesRuleError: when the days or the range are missing or make no sense.
+    :raises SeriesRuleError: when the days or the range are missing or make no sense, or a day
+        lies outside 2000-2100 (code ``date_out_of_range``).
     """
     if rule.frequency == Frequency.DATES:
         return None
@@ -76,6 +97,8 @@ def build_rrule(rule: SeriesRule, start_time: time) -> rr.rrule | None:
         raise SeriesRuleError(
             _("The last day must not be before the first day."), "bad_range", "last_day"
         )
+    for day, field_name in ((rule.first_day, "first_day"), (rule.last_day, "last_day")):
+        _check_day(day, field_name)
     start = datetime.combine(rule.first_day, start_time)
     # UNTIL is inclusive: an occurrence on the last day at the start time still counts.
     until = datetime.combine(rule.last_day, start_time)
@@ -100,6 +123,8 @@ def occurrence_dates(rule: SeriesRule, start_time: time = time(0, 0)) -> list[da
     recurrence = build_rrule(rule, start_time)
     if recurrence is None:
         days = sorted(set(rule.dates))
+        for day in days:
+            _check_day(day, "dates")
     else:
         days = [moment.date() for moment in itertools.islice(recurrence, MAX_OCCURRENCES + 1)]
     if not days:

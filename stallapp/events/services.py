@@ -30,11 +30,21 @@ from stallapp.events.models import (
     Registration,
     RegistrationStatus,
 )
-from stallapp.times import NonexistentLocalTime, is_valid_timezone, local_to_utc, utc_to_local
+from stallapp.times import (
+    EARLIEST_DAY,
+    LATEST_DAY,
+    NonexistentLocalTime,
+    day_in_range,
+    is_valid_timezone,
+    local_to_utc,
+    utc_to_local,
+)
 from stallapp.tokens import hash_token, new_token
 
 #: How far back the public calendar feed reaches, so a subscribed calendar keeps recent history.
 FEED_HISTORY = timedelta(days=90)
+#: The longest an event may last (a bookfair weekend, a summer school; not a typo in the year).
+MAX_EVENT_LENGTH = timedelta(days=14)
 ACTIVE_STATUSES = (RegistrationStatus.REGISTERED, RegistrationStatus.WAITING)
 
 
@@ -83,10 +93,30 @@ def check_timezone(zone_name: str) -> None:
 def resolve_times(details: EventDetails) -> tuple[datetime, datetime]:
     """Return the event's start and end as UTC instants.
 
-    :raises EventFieldError: code ``unknown_timezone``; ``nonexistent_local_time`` when a time
-        falls in a daylight-saving gap; ``ends_before_starts`` when the end is not after the start.
+    :raises EventFieldError: code ``unknown_timezone``; ``date_out_of_range`` for a day outside
+        2000-2100; ``too_long`` for an event of more than 14 days; ``nonexistent_local_time``
+        when a time falls in a daylight-saving gap; ``ends_before_starts`` when the end is not
+        after the start.
     """
     check_timezone(details.timezone)
+    for local, field in ((details.start, "start_date"), (details.end, "end_date")):
+        # Checked before any zone shift: near year 1 or 9999 it would overflow.
+        if not day_in_range(local):
+            raise EventFieldError(
+                _(
+                    "Choose a date between %(first)s and %(last)s.",
+                    first=EARLIEST_DAY.isoformat(),
+                    last=LATEST_DAY.isoformat(),
+                ),
+                "date_out_of_range",
+                field,
+            )
+    if details.end - details.start > MAX_EVENT_LENGTH:
+        raise EventFieldError(
+            _("An event lasts at most %(days)d days.", days=MAX_EVENT_LENGTH.days),
+            "too_long",
+            "end_date",
+        )
     instants = []
     for local, field in ((details.start, "start_time"), (details.end, "end_time")):
         try:
@@ -488,6 +518,7 @@ def register(
     note: str = "",
     consent_text: str,
     source_qr_code_id: int | None = None,
+    source_announcement_id: int | None = None,
 ) -> RegistrationResult:
     """Register someone for ``event``: a place while there is one, else the waiting list.
 
@@ -532,6 +563,7 @@ def register(
         consent_text=consent_text,
         cancel_token_hash=token_hash,
         source_qr_code_id=source_qr_code_id,
+        source_announcement_id=source_announcement_id,
     )
     session.add(registration)
     session.flush()

@@ -9,13 +9,14 @@ from flask_babel import gettext as _
 from stallapp.accounts.models import Group
 from stallapp.errors import StallError
 from stallapp.events import services
-from stallapp.events.emails import public_link, send_event_cancelled, send_place_offers
+from stallapp.events.emails import send_event_cancelled, send_place_offers
 from stallapp.events.forms import EventForm, SeriesForm
 from stallapp.events.models import Event, EventStatus, Registration
 from stallapp.events.series import Frequency, SeriesRule
 from stallapp.extensions import db
 from stallapp.forms import EmptyForm
 from stallapp.permissions import get_in_group_or_404, member_required, organiser_required
+from stallapp.urls import absolute_url
 
 bp = Blueprint("events", __name__, url_prefix="/groups/<group_slug>/events")
 log = logging.getLogger(__name__)
@@ -117,7 +118,7 @@ def show_event(group: Group, event_id: int):
         group=group,
         event=event,
         registrations=services.registrations_of(db.session, event),
-        public_url=public_link("public_events.event_page", event_code=event.public_code),
+        public_url=absolute_url("public_events.event_page", event_code=event.public_code),
         button_form=EmptyForm(),
     )
 
@@ -152,8 +153,8 @@ def edit_event(group: Group, event_id: int):
             db.session.rollback()
             _show_field_error(form, error)
         else:
-            db.session.commit()
             send_place_offers(offers)
+            db.session.commit()
             flash(
                 _("This and the later events of the series are saved.")
                 if whole_series
@@ -168,9 +169,9 @@ def _change_status(group: Group, event_id: int, status: EventStatus, message: st
     event = get_in_group_or_404(Event, event_id, group)
     if EmptyForm().validate_on_submit():
         to_tell = services.set_status(db.session, event, status)
+        send_event_cancelled(event, to_tell)
         db.session.commit()
         log.info("event %s is now %s", event.id, status.value)
-        send_event_cancelled(event, to_tell)
         flash(message, "success")
     return redirect(_event_url(event))
 

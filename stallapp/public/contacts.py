@@ -6,19 +6,20 @@ the same page whatever the database held, and emails go only to the address itse
 
 import logging
 
-from flask import Blueprint, current_app, g, render_template, request, url_for
+from flask import Blueprint, current_app, g, redirect, render_template, request
 from flask_babel import force_locale
 from flask_babel import gettext as _
 
 from stallapp.accounts.services import normalise_email
+from stallapp.announcements.services import SOURCE_PARAMETER, count_unsubscribe
 from stallapp.contacts import services
 from stallapp.contacts.forms import ContactForm, ForgetForm, JoinForm
-from stallapp.database import begin_write
 from stallapp.errors import InvalidToken
-from stallapp.extensions import db, limiter
+from stallapp.extensions import csrf, db, limiter
 from stallapp.forms import EmptyForm
-from stallapp.mail import send_email
+from stallapp.mail import MailPurpose, send_email
 from stallapp.permissions import public_group_or_404
+from stallapp.urls import absolute_url
 
 bp = Blueprint("public_contacts", __name__)
 log = logging.getLogger(__name__)
@@ -26,18 +27,6 @@ log = logging.getLogger(__name__)
 
 def _public_form_limit() -> str:
     return current_app.config["PUBLIC_FORM_LIMIT"]
-
-
-def _start_writing() -> None:
-    """Take SQLite's write lock before the form's first read (see begin_write)."""
-    if request.method != "POST":
-        return
-    try:
-        begin_write(db.session())
-    except RuntimeError:
-        # Something read before the view (a logged-in visitor's account): the write then waits
-        # on the busy timeout instead, as everywhere else.
-        log.debug("write lock not taken up front: the transaction had begun")
 
 
 def send_confirmation_email(group, contact, token: str) -> None:
@@ -50,11 +39,13 @@ def send_confirmation_email(group, contact, token: str) -> None:
                 "email/mailing_confirmation.txt",
                 group=group,
                 contact=contact,
-                link=url_for("public_contacts.confirm", token=token, _external=True),
-                unsubscribe_link=url_for(
-                    "public_contacts.unsubscribe", token=contact.unsubscribe_token, _external=True
+                link=absolute_url("public_contacts.confirm", token=token),
+                unsubscribe_link=absolute_url(
+                    "public_contacts.unsubscribe", token=contact.unsubscribe_token
                 ),
             ),
+            purpose=MailPurpose.MAILING_CONFIRMATION,
+            group=group,
         )
 
 
@@ -70,7 +61,6 @@ def _invalid_link(group=None):
 @limiter.limit(_public_form_limit, methods=["POST"])
 def join(group_slug: str):
     """Join a group's mailing list (confirmed by an emailed link)."""
-    _start_writing()
     group = public_group_or_404(group_slug)
     form = JoinForm()
     wording = form.set_consent_wording(group.name)
@@ -87,9 +77,9 @@ def join(group_slug: str):
             interests=form.interests.data or "",
             consent_text=wording,
         )
-        db.session.commit()
         if result.confirmation_token:
             send_confirmation_email(group, result.contact, result.confirmation_token)
+        db.session.commit()
         return render_template("public/join_thanks.html", group=group)
     return render_template("public/join.html", group=group, form=form)
 
@@ -98,7 +88,6 @@ def join(group_slug: str):
 @limiter.limit(_public_form_limit, methods=["POST"])
 def confirm(token: str):
     """Confirm a mailing-list sign-up with the emailed link."""
-    _start_writing()
     try:
         contact = services.contact_to_confirm(db.session, token)
     except InvalidToken:
@@ -121,7 +110,6 @@ def confirm(token: str):
 @limiter.limit(_public_form_limit, methods=["POST"])
 def contact(group_slug: str):
     """Send a message to a group's organisers."""
-    _start_writing()
     group = public_group_or_404(group_slug)
     form = ContactForm()
     wording = form.set_consent_wording(group.name)
@@ -139,10 +127,10 @@ def contact(group_slug: str):
             body=form.message.data,
             consent_text=wording if form.consent.data else None,
         )
-        db.session.commit()
         signed_up = received.sign_up
         if signed_up is not None and signed_up.confirmation_token:
             send_confirmation_email(group, signed_up.contact, signed_up.confirmation_token)
+        db.session.commit()
         return render_template(
             "public/contact_thanks.html", group=group, asked_for_mailings=bool(form.consent.data)
         )
@@ -153,7 +141,6 @@ def contact(group_slug: str):
 @limiter.limit(_public_form_limit, methods=["POST"])
 def unsubscribe(token: str):
     """Stop a group's mailings to you (the link in every email)."""
-    _start_writing()
     try:
         contact = services.contact_for_unsubscribe(db.session, token)
     except InvalidToken:
@@ -162,17 +149,47 @@ def unsubscribe(token: str):
     g.public_group = group
     form = EmptyForm()
     if form.validate_on_submit():
-        services.unsubscribe(db.session, token)
-        db.session.commit()
+        _unsubscribe(contact, token)
         return render_template("public/unsubscribe_done.html", group=group)
     return render_template("public/unsubscribe.html", group=group, form=form)
+
+
+def _unsubscribe(contact, token: str) -> None:
+    """Unsubscribe and commit; count it for the announcement whose link was used (``?from=``)."""
+    was_subscribed = contact.subscribed
+    services.unsubscribe(db.session, token)
+    if was_subscribed:
+        count_unsubscribe(db.session, contact, request.args.get(SOURCE_PARAMETER))
+    db.session.commit()
+
+
+@bp.route("/u/<token>/one-click", methods=["GET", "POST"])
+@csrf.exempt
+@limiter.limit(_public_form_limit, methods=["POST"])
+def unsubscribe_one_click(token: str):
+    """Unsubscribe at once from a mail program's button (RFC 8058: the token is the proof).
+
+    The address in every announcement's ``List-Unsubscribe`` header. A GET (a person who
+    opened the link) shows the unsubscribe page, which asks first.
+    """
+    if request.method == "GET":
+        source = request.args.get(SOURCE_PARAMETER)
+        marked = {SOURCE_PARAMETER: source} if source else {}
+        return redirect(absolute_url("public_contacts.unsubscribe", token=token, **marked))
+    try:
+        contact = services.contact_for_unsubscribe(db.session, token)
+    except InvalidToken:
+        return _invalid_link()
+    g.public_group = contact.group
+    _unsubscribe(contact, token)
+    log.info("one-click unsubscribe in group %s", contact.group_id)
+    return render_template("public/unsubscribe_done.html", group=contact.group)
 
 
 @bp.route("/g/<group_slug>/forget", methods=["GET", "POST"])
 @limiter.limit(_public_form_limit, methods=["POST"])
 def forget(group_slug: str):
     """Ask by email for everything a group holds about you to be erased."""
-    _start_writing()
     group = public_group_or_404(group_slug)
     form = ForgetForm()
     if request.method == "POST" and form.is_bot():
@@ -180,7 +197,6 @@ def forget(group_slug: str):
         return render_template("public/forget_sent.html", group=group)
     if form.validate_on_submit():
         token = services.request_erasure(db.session, group, form.email.data)
-        db.session.commit()
         if token:
             with force_locale(group.language):
                 send_email(
@@ -189,9 +205,12 @@ def forget(group_slug: str):
                     render_template(
                         "email/erasure_request.txt",
                         group=group,
-                        link=url_for("public_contacts.erase", token=token, _external=True),
+                        link=absolute_url("public_contacts.erase", token=token),
                     ),
+                    purpose=MailPurpose.ERASURE_REQUEST,
+                    group=group,
                 )
+        db.session.commit()
         return render_template("public/forget_sent.html", group=group)
     return render_template("public/forget.html", group=group, form=form)
 
@@ -200,7 +219,6 @@ def forget(group_slug: str):
 @limiter.limit(_public_form_limit, methods=["POST"])
 def erase(token: str):
     """Erase everything a group holds about you, with the link from the "forget me" email."""
-    _start_writing()
     try:
         erasure = services.live_erasure_request(db.session, token)
     except InvalidToken:

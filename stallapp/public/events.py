@@ -15,17 +15,18 @@ from flask import (
 )
 from flask_babel import gettext as _
 
-from stallapp.database import begin_write
+from stallapp.announcements.services import SOURCE_PARAMETER, source_announcement_id
 from stallapp.errors import InvalidToken, StallError
 from stallapp.events import services
 from stallapp.events.calendar import calendar_bytes
-from stallapp.events.emails import public_link, send_place_offers, send_registration_email
+from stallapp.events.emails import send_place_offers, send_registration_email
 from stallapp.events.forms import RegistrationForm
 from stallapp.events.models import Event
 from stallapp.extensions import db, limiter
 from stallapp.forms import EmptyForm
 from stallapp.permissions import public_group_or_404
 from stallapp.qr.services import scanned_qr_code_id
+from stallapp.urls import absolute_url
 
 bp = Blueprint("public_events", __name__)
 log = logging.getLogger(__name__)
@@ -44,7 +45,7 @@ def _public_event_or_404(event_code: str) -> Event:
 
 
 def _event_link(event: Event) -> str:
-    return public_link("public_events.event_page", event_code=event.public_code)
+    return absolute_url("public_events.event_page", event_code=event.public_code)
 
 
 def _calendar_response(body: bytes, filename: str) -> Response:
@@ -114,10 +115,6 @@ def _consent_wording(event: Event) -> str:
 @limiter.limit(lambda: current_app.config["PUBLIC_FORM_LIMIT"], methods=["POST"])
 def event_page(event_code: str):
     """Show an event to the public, and register for it when registration is on."""
-    if request.method == "POST":
-        # SQLite: take the write lock before anything is read, so places are counted by one
-        # request at a time (PostgreSQL locks the event's row instead).
-        begin_write(db.session())
     event = _public_event_or_404(event_code)
     form = RegistrationForm() if services.registration_open(event) else None
     if form is not None:
@@ -138,6 +135,9 @@ def event_page(event_code: str):
                 note=form.note.data or "",
                 consent_text=str(form.consent.label.text),
                 source_qr_code_id=scanned_qr_code_id(),
+                source_announcement_id=source_announcement_id(
+                    db.session, event, request.args.get(SOURCE_PARAMETER)
+                ),
             )
         except StallError as error:
             db.session.rollback()
@@ -145,6 +145,7 @@ def event_page(event_code: str):
         else:
             registration = result.registration
             position = services.waiting_position(db.session, registration)
+            send_registration_email(registration, result.cancel_token, position)
             db.session.commit()
             log.info(
                 "registration %s for event %s (%s)",
@@ -152,7 +153,6 @@ def event_page(event_code: str):
                 event.id,
                 "new" if result.created else "repeat",
             )
-            send_registration_email(registration, result.cancel_token, position)
             return render_template(
                 "public/event_registered.html",
                 event=event,
@@ -171,8 +171,6 @@ def event_page(event_code: str):
 @limiter.limit(lambda: current_app.config["PUBLIC_FORM_LIMIT"], methods=["POST"])
 def cancel_registration(event_code: str, token: str):
     """Cancel a registration with the link from its email: ask first, then cancel."""
-    if request.method == "POST":
-        begin_write(db.session())
     event = _public_event_or_404(event_code)
     try:
         registration = services.registration_for_cancel_token(db.session, token)
@@ -191,9 +189,9 @@ def cancel_registration(event_code: str, token: str):
             return render_template(
                 "public/event_link_invalid.html", event=event, message=error.message
             ), 404
+        send_place_offers(cancellation.moved_up)
         db.session.commit()
         log.info("registration %s cancelled", cancellation.registration.id)
-        send_place_offers(cancellation.moved_up)
         return render_template("public/event_registration_cancelled.html", event=event)
     return render_template(
         "public/event_cancel_registration.html",

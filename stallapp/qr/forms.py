@@ -1,10 +1,10 @@
 """QR code forms."""
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import SelectChoice, SelectField, StringField
 from wtforms.validators import DataRequired, Length
 
+from stallapp.forms import StallForm
 from stallapp.qr.models import QrPurpose
 
 PURPOSE_CHOICES = [
@@ -16,7 +16,7 @@ PURPOSE_CHOICES = [
 ]
 
 
-class QrCodeForm(FlaskForm):
+class QrCodeForm(StallForm):
     label = StringField(
         _l("Label"),
         validators=[DataRequired(), Length(max=120)],

@@ -14,7 +14,7 @@ import qrcode
 import qrcode.constants
 import qrcode.image.svg
 import sqlalchemy as sa
-from flask import current_app, has_request_context, request, session, url_for
+from flask import has_request_context, session, url_for
 from flask_babel import gettext as _
 from sqlalchemy.orm import Session
 
@@ -22,6 +22,7 @@ from stallapp.accounts.models import Group
 from stallapp.errors import ValidationFailed
 from stallapp.events.models import Event
 from stallapp.qr.models import QrCode, QrPurpose
+from stallapp.urls import absolute_url
 
 #: Where the scan redirect remembers a code in the visitor's session cookie, so that the sign-up,
 #: message or registration that follows records which printed code brought them.
@@ -107,15 +108,9 @@ def target_path(qr_code: QrCode) -> str:
     return url_for("public_events.group_page", group_slug=slug)
 
 
-def public_base_url() -> str:
-    """Return ``PUBLIC_BASE_URL`` without a trailing slash, or this request's host URL."""
-    configured = current_app.config.get("PUBLIC_BASE_URL") or request.host_url
-    return configured.rstrip("/")
-
-
 def payload_url(qr_code: QrCode) -> str:
     """Return the absolute URL the printed code holds."""
-    return public_base_url() + url_for("qr.scan", code=qr_code.code)
+    return absolute_url("qr.scan", code=qr_code.code)
 
 
 def _matrix(data: str) -> qrcode.QRCode:

@@ -6,6 +6,7 @@ from flask_babel import gettext as _
 from wtforms import SelectChoice
 
 from stallapp.accounts.models import Group
+from stallapp.database import writes
 from stallapp.errors import StallError
 from stallapp.events.display import event_day
 from stallapp.events.models import Event
@@ -122,6 +123,7 @@ def print_page(group: Group, qr_code_id: int, paper: str):
 
 
 @bp.route("/q/<code>")
+@writes
 def scan(code: str):
     """Count a scan and send the visitor on to the code's page."""
     qr_code = services.count_scan(db.session, code)

@@ -5,11 +5,11 @@ from datetime import date
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import DateField, IntegerField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, ValidationError
 
-from stallapp.money import format_money, parse_money
+from stallapp.forms import DayInRange, StallForm
+from stallapp.money import AmountOutOfRange, format_money, parse_money
 from stallapp.reports.services import MAX_CASH, Period, TitleFigures
 from stallapp.stock.models import Store
 from stallapp.stock.services import MAX_QUANTITY
@@ -30,6 +30,8 @@ class MoneyField(StringField):
             return
         try:
             minor = parse_money(text, self.currency)
+        except AmountOutOfRange:
+            minor = MAX_CASH + 1
         except ValueError as error:
             raise ValidationError(_("Enter an amount such as 40 or 12.50.")) from error
         if not 0 <= minor <= MAX_CASH:
@@ -37,7 +39,7 @@ class MoneyField(StringField):
         self.minor = minor
 
 
-class CloseOutForm(FlaskForm):
+class CloseOutForm(StallForm):
     """Built per event by :func:`close_out_form`, which adds the count and cash fields."""
 
     store = SelectField(_l("Put what came back in"), coerce=int, validators=[InputRequired()])
@@ -141,7 +143,7 @@ def close_out_form(
     return form
 
 
-class ReopenForm(FlaskForm):
+class ReopenForm(StallForm):
     reason = StringField(
         _l("Why reopen it?"),
         validators=[DataRequired(_l("Say why the event is reopened.")), Length(max=500)],
@@ -149,14 +151,22 @@ class ReopenForm(FlaskForm):
     )
 
 
-class PeriodForm(FlaskForm):
+class RejectLateSaleForm(StallForm):
+    note = StringField(
+        _l("Why reject it?"),
+        validators=[DataRequired(_l("Say why the late sale is rejected.")), Length(max=500)],
+        description=_l("It stays out of the books; the member's phone is told why."),
+    )
+
+
+class PeriodForm(StallForm):
     """The date range of the group reports, read from the query string."""
 
     class Meta:
         csrf = False
 
-    first = DateField(_l("From"), validators=[InputRequired()])
-    last = DateField(_l("To"), validators=[InputRequired()])
+    first = DateField(_l("From"), validators=[InputRequired(), DayInRange()])
+    last = DateField(_l("To"), validators=[InputRequired(), DayInRange()])
 
     def validate_last(self, field) -> None:
         if self.first.data and field.data and field.data < self.first.data:

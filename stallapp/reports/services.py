@@ -31,7 +31,7 @@ from stallapp.reports.models import (
 )
 from stallapp.rota.models import Assignment, Shift
 from stallapp.sales import services as sales
-from stallapp.sales.models import PaymentMethod, Sale, SaleKind, SaleLine
+from stallapp.sales.models import LateSale, LateSaleStatus, PaymentMethod, Sale, SaleKind, SaleLine
 from stallapp.stock import services as stock
 from stallapp.stock.models import Place, Publication, StockMovement, Store, SubscriptionOffer
 from stallapp.times import NonexistentLocalTime, local_to_utc
@@ -471,6 +471,105 @@ def reopen(session: Session, event: Event, user: User, reason: str) -> EventClos
     return close_out_row
 
 
+def accept_late_sale(session: Session, event: Event, late: LateSale, user: User) -> Sale:
+    """Book a held late sale, and square the close-out's count with it.
+
+    The close-out counted the copies without this sale, so it booked them as unaccounted (or
+    found fewer than it should have). For each title the sale moves, the count's difference is
+    booked again: its adjustment is reversed and the new difference booked in its place, so the
+    report shows the copies as sold rather than unaccounted, the event's level stays at 0, and a
+    reopen still reverses exactly what the count booked.
+
+    :raises NotAllowed: code ``already_decided``.
+    :raises StallError: when the sale services refuse the sale; nothing is booked then.
+    """
+    before = stock.event_levels(session, event)
+    sale = sales.book_late_sale(session, event, late, user)
+    close_out_row = close_out_of(session, event)
+    if close_out_row is None or not close_out_row.is_closed:
+        return sale
+    after = stock.event_levels(session, event)
+    for publication_id in sorted(set(before) | set(after)):
+        delta = after.get(publication_id, 0) - before.get(publication_id, 0)
+        if delta:
+            _square_count(session, event, close_out_row, publication_id, delta, user)
+    session.flush()
+    return sale
+
+
+def _square_count(
+    session: Session,
+    event: Event,
+    close_out_row: EventCloseOut,
+    publication_id: int,
+    delta: int,
+    user: User,
+) -> None:
+    """Book a title's close-out difference again after a late sale changed the ledger's
+    figure by ``delta`` copies."""
+    count = session.scalar(
+        sa.select(StockCount)
+        .where(
+            StockCount.close_out_id == close_out_row.id,
+            StockCount.publication_id == publication_id,
+            StockCount.current.is_(True),
+        )
+        .options(selectinload(StockCount.adjustment_movement))
+    )
+    if count is None:
+        # A title sold though never packed: the count found none of it, as expected now.
+        count = StockCount(
+            close_out_id=close_out_row.id, publication_id=publication_id, expected=0, counted=0
+        )
+        session.add(count)
+    elif count.adjustment_movement is not None:
+        stock.reverse_movement(
+            session,
+            count.adjustment_movement,
+            user,
+            _("A late sale was accepted: the close-out's difference is booked again"),
+        )
+    count.expected += delta
+    missing = count.expected - count.counted
+    publication = session.get(Publication, publication_id)
+    movement = None
+    if missing > 0:
+        movement = stock.record_movement(
+            session,
+            publication=publication,
+            quantity=missing,
+            from_place=Place.EVENT,
+            from_event=event,
+            to_place=Place.ADJUSTMENT,
+            user=user,
+            note=_("Unaccounted at the close-out"),
+        )
+    elif missing < 0:
+        movement = stock.record_movement(
+            session,
+            publication=publication,
+            quantity=-missing,
+            from_place=Place.ADJUSTMENT,
+            to_place=Place.EVENT,
+            to_event=event,
+            user=user,
+            note=_("More came back than the ledger had at the close-out"),
+        )
+    count.adjustment_movement_id = movement.id if movement else None
+    session.flush()
+
+
+def reject_late_sale(
+    session: Session, event: Event, late: LateSale, user: User, note: str
+) -> LateSale:
+    """Leave a held late sale out of the books, with the organiser's note.
+
+    :raises NotAllowed: code ``already_decided``.
+    :raises ValidationFailed: code ``note_missing``.
+    """
+    return sales.reject_late_sale(session, event, late, user, note)
+
+
 def close_out_log(session: Session, event: Event) -> list[CloseOutLogEntry]:
     """Return every close and reopen of the event, oldest first, with who did it."""
     return list(
@@ -549,6 +648,8 @@ class Outreach:
     sign_ups_by_qr: int
     registrations: int
     qr_scans: int
+    #: Registrations (places taken) that came through an announcement's event link.
+    registrations_from_announcements: int = 0
 
 
 @dataclass
@@ -576,6 +677,12 @@ class EventReport:
     qr_codes: list[tuple[str, int]]
     staff: list[StaffRow]
     totals: dict[str, int] = field(default_factory=dict)
+    #: Sales phones synced after the close-out, held ones first.
+    late_sales: list[sales.LateSaleLine] = field(default_factory=list)
+
+    @property
+    def held_count(self) -> int:
+        return sum(1 for line in self.late_sales if line.late.status == LateSaleStatus.HELD)
 
 
 def money_rows(session: Session, event: Event) -> list[MoneyRow]:
@@ -670,7 +777,8 @@ def cash_rows(session: Session, event: Event, close_out_row: EventCloseOut | Non
 
 
 def outreach(session: Session, event: Event) -> Outreach:
-    """Count sign-ups, registrations and QR scans that came from the event, in one query."""
+    """Count sign-ups, registrations (and those from announcements) and QR scans that came from
+    the event, in one query."""
     event_codes = sa.select(QrCode.id).where(QrCode.event_id == event.id)
     row = session.execute(
         sa.select(
@@ -688,6 +796,13 @@ def outreach(session: Session, event: Event) -> Outreach:
             .scalar_subquery(),
             sa.select(sa.func.coalesce(sa.func.sum(QrCode.scan_count), 0))
             .where(QrCode.event_id == event.id)
+            .scalar_subquery(),
+            sa.select(sa.func.count(Registration.id))
+            .where(
+                Registration.event_id == event.id,
+                Registration.status == RegistrationStatus.REGISTERED,
+                Registration.source_announcement_id.is_not(None),
+            )
             .scalar_subquery(),
         )
     ).one()
@@ -740,6 +855,7 @@ def event_report(session: Session, event: Event) -> EventReport:
         outreach=outreach(session, event),
         qr_codes=qr_codes_of(session, event),
         staff=staff_rows(session, event),
+        late_sales=sales.late_sales(session, event),
     )
     report.totals = {name: sum(getattr(t, name) for t in titles) for name in _COLUMNS}
     return report

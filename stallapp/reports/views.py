@@ -7,19 +7,28 @@ from datetime import date
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 from flask_login import current_user
 
 from stallapp.accounts.models import Group
-from stallapp.database import begin_write, utcnow
+from stallapp.database import utcnow
 from stallapp.errors import StallError
 from stallapp.events.models import Event, EventKind
 from stallapp.extensions import db
+from stallapp.forms import EmptyForm
 from stallapp.money import format_money, to_decimal
 from stallapp.permissions import get_in_group_or_404, organiser_required
 from stallapp.reports import services
 from stallapp.reports.charts import bar_chart
-from stallapp.reports.forms import PeriodForm, ReopenForm, close_out_form, period_from
-from stallapp.sales.models import PaymentMethod, SaleKind
+from stallapp.reports.forms import (
+    PeriodForm,
+    RejectLateSaleForm,
+    ReopenForm,
+    close_out_form,
+    period_from,
+)
+from stallapp.sales import services as sales_services
+from stallapp.sales.models import LateSale, LateSaleStatus, PaymentMethod, SaleKind
 from stallapp.stock import services as stock
 from stallapp.stock.models import Store
 from stallapp.times import utc_to_local
@@ -45,13 +54,6 @@ EVENT_KIND_LABELS = {
     EventKind.INTERVENTION: _l("Intervention"),
     EventKind.OTHER: _l("Other"),
 }
-
-
-@bp.before_request
-def start_writing() -> None:
-    """Take SQLite's write lock before a POST's first read (see begin_write)."""
-    if request.method == "POST":
-        begin_write(db.session())
 
 
 @bp.route("/healthz")
@@ -137,7 +139,13 @@ def close_out(group: Group, event_id: int):
                 url_for("reports.event_report", group_slug=group.slug, event_id=event.id)
             )
     return render_template(
-        "reports/close_out.html", group=group, event=event, form=form, stores=stores
+        "reports/close_out.html",
+        group=group,
+        event=event,
+        form=form,
+        stores=stores,
+        **_late_sale_context(event, sales_services.late_sales(db.session, event)),
+        **_labels(),
     )
 
 
@@ -161,6 +169,110 @@ def reopen(group: Group, event_id: int):
         db.session.commit()
         flash(_("%(event)s is open for sales again.", event=event.title), "success")
     return redirect(url_for("reports.event_report", group_slug=group.slug, event_id=event.id))
+
+
+# Late sales ---------------------------------------------------------------------------------
+
+
+def _late_sale(event: Event, late_sale_id: int) -> LateSale:
+    late = db.session.get(LateSale, late_sale_id)
+    if late is None or late.event_id != event.id:
+        abort(404)
+    return late
+
+
+def _back_to_report(group: Group, event: Event):
+    return redirect(url_for("reports.event_report", group_slug=group.slug, event_id=event.id))
+
+
+@bp.route(
+    "/groups/<group_slug>/events/<int:event_id>/late-sales/<int:late_sale_id>/accept",
+    methods=["POST"],
+)
+@organiser_required
+def accept_late_sale(group: Group, event_id: int, late_sale_id: int):
+    """Book a sale a phone synced after the close-out, squaring the count with it."""
+    event = get_in_group_or_404(Event, event_id, group)
+    late = _late_sale(event, late_sale_id)
+    if EmptyForm().validate_on_submit():
+        try:
+            services.accept_late_sale(db.session, event, late, current_user)
+        except StallError as error:
+            db.session.rollback()
+            flash(error.message, "error")
+        else:
+            db.session.commit()
+            flash(_("The late sale is in the books."), "success")
+    return _back_to_report(group, event)
+
+
+@bp.route("/groups/<group_slug>/events/<int:event_id>/late-sales/accept", methods=["POST"])
+@organiser_required
+def accept_late_sales(group: Group, event_id: int):
+    """Book every held late sale of the event, oldest first."""
+    event = get_in_group_or_404(Event, event_id, group)
+    if EmptyForm().validate_on_submit():
+        held = [
+            line.late
+            for line in sales_services.late_sales(db.session, event)
+            if line.late.status == LateSaleStatus.HELD
+        ]
+        try:
+            for late in held:
+                services.accept_late_sale(db.session, event, late, current_user)
+        except StallError as error:
+            db.session.rollback()
+            flash(error.message, "error")
+        else:
+            db.session.commit()
+            flash(
+                ngettext(
+                    "%(num)d late sale is in the books.",
+                    "%(num)d late sales are in the books.",
+                    len(held),
+                ),
+                "success",
+            )
+    return _back_to_report(group, event)
+
+
+@bp.route(
+    "/groups/<group_slug>/events/<int:event_id>/late-sales/<int:late_sale_id>/reject",
+    methods=["POST"],
+)
+@organiser_required
+def reject_late_sale(group: Group, event_id: int, late_sale_id: int):
+    """Leave a late sale out of the books, with a note the member's phone is told."""
+    event = get_in_group_or_404(Event, event_id, group)
+    late = _late_sale(event, late_sale_id)
+    form = RejectLateSaleForm(prefix=f"reject-{late.id}")
+    if not form.validate_on_submit():
+        for errors in form.errors.values():
+            for error in errors:
+                flash(error, "error")
+        return _back_to_report(group, event)
+    try:
+        services.reject_late_sale(db.session, event, late, current_user, form.note.data)
+    except StallError as error:
+        db.session.rollback()
+        flash(error.message, "error")
+    else:
+        db.session.commit()
+        flash(_("The late sale is rejected and stays out of the books."), "success")
+    return _back_to_report(group, event)
+
+
+def _late_sale_context(event: Event, lines: list) -> dict:
+    """What the late-sales list needs: its lines and a reject form per held one."""
+    return {
+        "late_sales": lines,
+        "reject_forms": {
+            line.late.id: RejectLateSaleForm(prefix=f"reject-{line.late.id}")
+            for line in lines
+            if line.late.status == LateSaleStatus.HELD
+        },
+        "accept_form": EmptyForm(),
+    }
 
 
 # The event report ---------------------------------------------------------------------------
@@ -198,6 +310,7 @@ def event_report(group: Group, event_id: int):
         chart=_title_chart(report),
         log=services.close_out_log(db.session, event),
         reopen_form=ReopenForm(),
+        **_late_sale_context(event, report.late_sales),
         **_labels(),
     )
 

@@ -1,7 +1,6 @@
 """``flask --app stallapp send-reminders``: the rota's reminders, for cron."""
 
 import click
-from flask import current_app
 from flask.cli import with_appcontext
 
 from stallapp.accounts.models import Group
@@ -18,16 +17,16 @@ def send_reminders() -> None:
     shortages = services.claim_shortages(session)
     organisers = services.organisers_by_group(session, shortages)
     groups = {group_id: session.get(Group, group_id) for group_id in shortages}
-    # What was claimed is recorded before anything is sent: a rerun finds nothing to send.
+    # No request here: the emails' links come from PUBLIC_BASE_URL (stallapp.urls.absolute_url).
+    for assignment in due:
+        notify.reminder(assignment)
+    told = sum(
+        notify.shortages(groups[group_id], shifts, organisers[group_id])
+        for group_id, shifts in shortages.items()
+    )
+    # The claims and their emails commit together: a rerun finds nothing left to send, and a
+    # failure before this point leaves both to the next run.
     session.commit()
-    base_url = current_app.config.get("PUBLIC_BASE_URL") or "http://localhost"
-    with current_app.test_request_context(base_url=base_url):
-        for assignment in due:
-            notify.reminder(assignment)
-        told = sum(
-            notify.shortages(groups[group_id], shifts, organisers[group_id])
-            for group_id, shifts in shortages.items()
-        )
     short = sum(len(shifts) for shifts in shortages.values())
     click.echo(f"Sent {len(due)} shift reminders.")
     click.echo(f"Told {told} organisers about {short} shifts still short.")

@@ -3,7 +3,6 @@
 from datetime import datetime, timedelta
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import (
     DateField,
     HiddenField,
@@ -16,6 +15,7 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, ValidationError
 
+from stallapp.forms import DayInRange, StallForm
 from stallapp.rota.models import ShiftRole
 from stallapp.rota.services import ROLE_LABELS
 from stallapp.times import NonexistentLocalTime, local_to_utc, utc_to_local
@@ -40,14 +40,16 @@ def _minutes(*values: int) -> list[SelectChoice]:
     return [SelectChoice(value, labels[value]) for value in values]
 
 
-class ShiftForm(FlaskForm):
+class ShiftForm(StallForm):
     role = SelectField(_l("Role"), choices=ROLE_CHOICES, default=ShiftRole.STAFFING.value)
     custom_role = StringField(
         _l("Name of the role"),
         validators=[Length(max=80)],
         description=_l("Only for “Other”, e.g. “Bring the urn”."),
     )
-    day = DateField(_l("Day"), validators=[InputRequired(message=_l("Choose the day."))])
+    day = DateField(
+        _l("Day"), validators=[InputRequired(message=_l("Choose the day.")), DayInRange()]
+    )
     start = TimeField(_l("Starts"), validators=[InputRequired(message=_l("Give a start time."))])
     end = TimeField(
         _l("Ends"),
@@ -95,7 +97,7 @@ class ShiftForm(FlaskForm):
         self.notes.data = shift.notes
 
 
-class StallDayForm(FlaskForm):
+class StallDayForm(StallForm):
     setup = SelectField(
         _l("Set-up before opening"), choices=_minutes(0, 30, 45, 60, 90), coerce=int, default=60
     )
@@ -130,7 +132,7 @@ class StallDayForm(FlaskForm):
         }
 
 
-class AssignForm(FlaskForm):
+class AssignForm(StallForm):
     user_id = SelectField(
         _l("Member"), coerce=int, validators=[DataRequired(_l("Choose someone."))]
     )
@@ -138,7 +140,7 @@ class AssignForm(FlaskForm):
     confirmed = HiddenField(default="")
 
 
-class WithdrawForm(FlaskForm):
+class WithdrawForm(StallForm):
     reason = TextAreaField(
         _l("Why can you not make it?"),
         validators=[DataRequired(_l("Please give a short reason.")), Length(max=500)],
@@ -146,7 +148,7 @@ class WithdrawForm(FlaskForm):
     )
 
 
-class CoverForm(FlaskForm):
+class CoverForm(StallForm):
     message = TextAreaField(
         _l("Message to the group (optional)"),
         validators=[Length(max=500)],
@@ -154,30 +156,32 @@ class CoverForm(FlaskForm):
     )
 
 
-class UnavailableForm(FlaskForm):
-    day = DateField(_l("Day"), validators=[InputRequired(message=_l("Choose the day."))])
+class UnavailableForm(StallForm):
+    day = DateField(
+        _l("Day"), validators=[InputRequired(message=_l("Choose the day.")), DayInRange()]
+    )
     note = StringField(_l("Note (optional)"), validators=[Length(max=200)])
 
 
-class CopyRotaForm(FlaskForm):
+class CopyRotaForm(StallForm):
     source_id = SelectField(
         _l("Copy the shifts of"), coerce=int, validators=[DataRequired(_l("Choose an event."))]
     )
 
 
-class MessageForm(FlaskForm):
+class MessageForm(StallForm):
     subject = StringField(_l("Subject"), validators=[DataRequired(), Length(max=150)])
     body = TextAreaField(_l("Message"), validators=[DataRequired(), Length(max=5000)])
 
 
-class RangeForm(FlaskForm):
+class RangeForm(StallForm):
     """The rota's date range, read from the query string (a GET form: no CSRF)."""
 
     class Meta:
         csrf = False
 
-    start = DateField(_l("From"), validators=[InputRequired()])
-    end = DateField(_l("Until"), validators=[InputRequired()])
+    start = DateField(_l("From"), validators=[InputRequired(), DayInRange()])
+    end = DateField(_l("Until"), validators=[InputRequired(), DayInRange()])
 
     def validate_end(self, field):
         if self.start.data and field.data and field.data < self.start.data:

@@ -1,20 +1,27 @@
-"""The rota's emails, each in its reader's language; sent after the commit, never before."""
+"""The rota's emails, each in its reader's language, written to the outbox before the commit of
+the change they tell about (so they go if, and only if, it happened)."""
 
 from collections.abc import Callable, Iterable
 
-from flask import render_template, url_for
+from flask import render_template
 from flask_babel import force_locale
 from flask_babel import gettext as _
 
 from stallapp.accounts.models import Group, User
-from stallapp.mail import send_email
+from stallapp.mail import MailPurpose, send_email
 from stallapp.rota.display import shift_when
 from stallapp.rota.models import Assignment, CoverRequest, Shift
 from stallapp.rota.services import shift_title
+from stallapp.urls import absolute_url
 
 
 def _send(
-    people: Iterable[User], group: Group, subject: Callable[[], str], template: str, **context
+    people: Iterable[User],
+    group: Group,
+    subject: Callable[[], str],
+    template: str,
+    reply_to: str = "",
+    **context,
 ) -> int:
     """Email each person in their language (the group's when they chose none); return how many."""
     sent = 0
@@ -24,13 +31,20 @@ def _send(
                 person.email,
                 subject(),
                 render_template(template, person=person, group=group, **context),
+                purpose=MailPurpose.ROTA,
+                group=group,
+                reply_to=reply_to,
             )
         sent += 1
     return sent
 
 
 def _my_shifts_link() -> str:
-    return url_for("rota.my_shifts", _external=True)
+    return absolute_url("rota.my_shifts")
+
+
+def _event_rota_link(shift: Shift) -> str:
+    return absolute_url("rota.event_rota", group_slug=shift.group.slug, event_id=shift.event_id)
 
 
 def assigned(assignment: Assignment) -> None:
@@ -75,9 +89,7 @@ def late_withdrawal(assignment: Assignment, organisers: list[User]) -> None:
         "email/rota_withdrawn_late.txt",
         shift=shift,
         assignment=assignment,
-        link=url_for(
-            "rota.event_rota", group_slug=shift.group.slug, event_id=shift.event_id, _external=True
-        ),
+        link=_event_rota_link(shift),
     )
 
 
@@ -114,6 +126,8 @@ def event_message(
         group,
         lambda: subject,
         "email/rota_message.txt",
+        # Answers go to the organiser who wrote, not to the app's address.
+        reply_to=sender.email,
         event=event,
         sender=sender,
         body=body,
@@ -132,12 +146,11 @@ def cover_asked(request: CoverRequest, members: list[User]) -> None:
             "Can you cover %(shift)s, %(when)s?", shift=shift_title(shift), when=shift_when(shift)
         ),
         "email/rota_cover_asked.txt",
+        reply_to=assignment.user.email,
         shift=shift,
         cover_request=request,
         asker=assignment.user,
-        link=url_for(
-            "rota.cover", group_slug=shift.group.slug, cover_request_id=request.id, _external=True
-        ),
+        link=absolute_url("rota.cover", group_slug=shift.group.slug, cover_request_id=request.id),
     )
 
 
@@ -172,9 +185,7 @@ def cover_organisers_told(request: CoverRequest, organisers: list[User]) -> None
         "email/rota_cover_organisers.txt",
         shift=shift,
         cover_request=request,
-        link=url_for(
-            "rota.event_rota", group_slug=shift.group.slug, event_id=shift.event_id, _external=True
-        ),
+        link=_event_rota_link(shift),
     )
 
 
@@ -202,5 +213,5 @@ def shortages(group: Group, shifts: list[Shift], organisers: list[User]) -> int:
         lambda: _("Shifts still short in %(group)s", group=group.name),
         "email/rota_shortage.txt",
         shifts=shifts,
-        link=url_for("rota.group_rota", group_slug=group.slug, _external=True),
+        link=absolute_url("rota.group_rota", group_slug=group.slug),
     )

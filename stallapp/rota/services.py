@@ -30,7 +30,7 @@ from stallapp.rota.models import (
     ShiftRole,
     Unavailability,
 )
-from stallapp.times import utc_to_local
+from stallapp.times import LATEST_DAY, utc_to_local
 from stallapp.tokens import hash_token, new_token
 
 
@@ -808,10 +808,16 @@ def organisers_by_group(session: Session, group_ids: Iterable[int]) -> dict[int,
 def mark_unavailable(session: Session, user: User, day: date, note: str = "") -> Unavailability:
     """Record a day the member cannot do shifts.
 
-    :raises ValidationFailed: when the day is already marked or in the past.
+    :raises ValidationFailed: when the day is already marked, in the past (``day_past``) or
+        after 2100 (``date_out_of_range``).
     """
     if day < utcnow().date() - timedelta(days=1):
         raise ValidationFailed(_("Choose today or a later day."), code="day_past")
+    if day > LATEST_DAY:
+        raise ValidationFailed(
+            _("Choose a day no later than %(last)s.", last=LATEST_DAY.isoformat()),
+            code="date_out_of_range",
+        )
     _lock_user(session, user)  # a double tap waits, then finds the day already marked
     exists = session.scalar(
         sa.select(Unavailability.id).where(

@@ -11,7 +11,7 @@ from wtforms import SelectChoice
 
 from stallapp.accounts.models import Group, Membership, User
 from stallapp.accounts.services import members_of
-from stallapp.database import begin_write, utcnow
+from stallapp.database import utcnow
 from stallapp.errors import StallError
 from stallapp.events.models import Event
 from stallapp.extensions import db
@@ -22,7 +22,6 @@ from stallapp.permissions import (
     member_required,
     organiser_required,
 )
-from stallapp.qr.services import public_base_url
 from stallapp.rota import display, feed, notify, services
 from stallapp.rota.forms import (
     AssignForm,
@@ -44,6 +43,7 @@ from stallapp.rota.models import (
     Unavailability,
 )
 from stallapp.times import NonexistentLocalTime, local_to_utc, utc_to_local
+from stallapp.urls import absolute_url
 
 bp = Blueprint("rota", __name__)
 display.register(bp)
@@ -51,13 +51,6 @@ log = logging.getLogger(__name__)
 
 #: How far ahead the group rota looks when no range is given.
 DEFAULT_RANGE = timedelta(days=60)
-
-
-@bp.before_request
-def _start_writing() -> None:
-    """Take SQLite's write lock before a form's first read (see begin_write)."""
-    if request.method == "POST":
-        begin_write(db.session)
 
 
 def _own_assignment_or_404(assignment_id: int) -> Assignment:
@@ -167,9 +160,9 @@ def withdraw(assignment_id: int):
         return redirect(url_for("rota.my_shifts"))
     organisers = services.organisers_of(db.session, assignment.shift.group_id) if late else []
     title = services.shift_title(assignment.shift)
-    db.session.commit()
     if late:
         notify.late_withdrawal(assignment, organisers)
+    db.session.commit()
     flash(_("You are off “%(shift)s”.", shift=title), "success")
     return redirect(url_for("rota.my_shifts"))
 
@@ -189,9 +182,9 @@ def ask_cover(assignment_id: int):
         flash(error.message, "error")
         return redirect(url_for("rota.my_shifts"))
     organisers = services.organisers_of(db.session, assignment.shift.group_id)
-    db.session.commit()
     notify.cover_asked(cover_request, members)
     notify.cover_organisers_told(cover_request, organisers)
+    db.session.commit()
     flash(_("The group is asked. You stay on the shift until someone takes it over."), "success")
     return redirect(url_for("rota.my_shifts"))
 
@@ -220,8 +213,8 @@ def cover(group: Group, cover_request_id: int):
             )
         organisers = services.organisers_of(db.session, group.id)
         title = services.shift_title(cover_request.assignment.shift)
-        db.session.commit()
         notify.cover_taken(cover_request, organisers)
+        db.session.commit()
         flash(_("You are on “%(shift)s”. Thank you!", shift=title), "success")
         return redirect(url_for("rota.my_shifts"))
     return render_template(
@@ -280,7 +273,7 @@ def new_feed():
         return redirect(url_for("rota.my_shifts"))
     token = services.regenerate_feed_token(db.session, current_user)
     db.session.commit()
-    url = public_base_url() + url_for("rota.calendar_feed", token=token)
+    url = absolute_url("rota.calendar_feed", token=token)
     return render_template(
         "rota/feed_link.html",
         url=url,
@@ -297,7 +290,7 @@ def calendar_feed(token: str):
     body = feed.build_feed(
         user.name,
         services.feed_assignments(db.session, user),
-        url_for("rota.my_shifts", _external=True),
+        absolute_url("rota.my_shifts"),
     )
     response = Response(body, mimetype="text/calendar")
     response.headers["Content-Disposition"] = 'inline; filename="shifts.ics"'
@@ -477,10 +470,10 @@ def message(group: Group, event_id: int):
         if not people:
             form.body.errors = [*form.body.errors, _("Nobody is on this event's shifts yet.")]
         else:
-            db.session.commit()
             sent = notify.event_message(
                 event, group, people, current_user, form.subject.data, form.body.data
             )
+            db.session.commit()
             flash(_("Message sent to %(count)d people.", count=sent), "success")
             return redirect(_event_rota_url(event))
     return render_template("rota/message.html", group=group, event=event, form=form, people=people)
@@ -513,9 +506,9 @@ def edit_shift(group: Group, shift_id: int):
                 form.start.errors = [*form.start.errors, error.message]
             else:
                 people = [a.user for a in shift.active_assignments]
-                db.session.commit()
                 if changed and people:
                     notify.shift_changed(shift, people)
+                db.session.commit()
                 flash(_("Shift saved."), "success")
                 if changed and people:
                     flash(_("The %(count)d people on it were told.", count=len(people)), "info")
@@ -530,9 +523,9 @@ def cancel_shift(group: Group, shift_id: int):
     shift = get_in_group_or_404(Shift, shift_id, group)
     if EmptyForm().validate_on_submit():
         people = services.cancel_shift(db.session, shift)
-        db.session.commit()
         if people:
             notify.shift_cancelled(shift, people)
+        db.session.commit()
         flash(_("Shift cancelled."), "success")
     return redirect(_event_rota_url(shift))
 
@@ -581,8 +574,8 @@ def assign(group: Group, shift_id: int):
                 form.user_id.errors = [*form.user_id.errors, error.message]
                 warnings = []
             else:
-                db.session.commit()
                 notify.assigned(assignment)
+                db.session.commit()
                 flash(_("%(name)s is on the shift and was emailed.", name=user.name), "success")
                 return redirect(_event_rota_url(shift))
     return render_template(
@@ -603,7 +596,7 @@ def unassign(group: Group, assignment_id: int):
             flash(error.message, "error")
         else:
             name = assignment.user.name
-            db.session.commit()
             notify.unassigned(assignment)
+            db.session.commit()
             flash(_("%(name)s is off the shift and was emailed.", name=name), "success")
     return redirect(_event_rota_url(assignment.shift))

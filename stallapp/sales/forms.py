@@ -1,10 +1,10 @@
 """Forms of the sale screen's organiser settings."""
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import SelectChoice, SelectField, StringField
 from wtforms.validators import DataRequired, Length, ValidationError
 
+from stallapp.forms import StallForm
 from stallapp.money import is_valid_currency
 
 PAYMENT_CHOICES = [
@@ -14,7 +14,7 @@ PAYMENT_CHOICES = [
 ]
 
 
-class TillSettingsForm(FlaskForm):
+class TillSettingsForm(StallForm):
     main_currency = StringField(
         _l("Main currency"),
         validators=[DataRequired(), Length(min=3, max=3)],

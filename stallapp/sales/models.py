@@ -148,9 +148,59 @@ class ClientOperation(TimestampMixin, db.Model):
     user_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id", ondelete="SET NULL"))
     #: SHA-256 of the canonical payload (with the user and event), hex.
     payload_hash: Mapped[str] = mapped_column(sa.String(64))
-    #: The sale it recorded (or, for an undo, the reversing sale); None when it was refused.
-    sale_id: Mapped[int | None] = mapped_column(sa.ForeignKey("sale.id", ondelete="RESTRICT"))
+    #: The sale it recorded (or, for an undo, the reversing sale); None when it was refused or
+    #: is held as a late sale. Indexed: the sale screen looks up the operation of each sale.
+    sale_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("sale.id", ondelete="RESTRICT"), index=True
+    )
     #: The JSON answer given the first time, answered again on every replay.
     result: Mapped[str] = mapped_column(sa.Text)
 
+    sale: Mapped[Sale | None] = relationship()
+
+
+class LateSaleStatus(enum.StrEnum):
+    HELD = "held"
+    ACCEPTED = "accepted"
+    REJECTED = "rejected"
+
+
+class LateSale(TimestampMixin, db.Model):
+    """An operation a phone recorded before its event was closed out, synced after it.
+
+    It happened, so it is kept rather than refused; but the close-out's counts were already
+    booked, so it waits, not booked, until an organiser accepts it (booked then through the
+    usual sale services, the close-out's count squared with it) or rejects it with a note.
+    ``created_at`` is when it reached the server.
+    """
+
+    __tablename__ = "late_sale"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    group_id: Mapped[int] = mapped_column(sa.ForeignKey("group.id", ondelete="CASCADE"), index=True)
+    event_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("event.id", ondelete="RESTRICT"), index=True
+    )
+    client_operation_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("client_operation.id", ondelete="RESTRICT"), unique=True
+    )
+    #: Who recorded it on their phone.
+    user_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id", ondelete="SET NULL"))
+    #: The operation as parsed from the phone (JSON, never the subscriber's details).
+    payload: Mapped[str] = mapped_column(sa.Text)
+    #: When the member tapped, by the phone's clock (bounded as for any sale).
+    taken_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    status: Mapped[LateSaleStatus] = mapped_column(
+        string_enum(LateSaleStatus), default=LateSaleStatus.HELD
+    )
+    decided_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id", ondelete="SET NULL"))
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    #: Why it was rejected (required then), or a remark on accepting.
+    note: Mapped[str] = mapped_column(sa.Text, default="")
+    #: The sale booked when it was accepted.
+    sale_id: Mapped[int | None] = mapped_column(sa.ForeignKey("sale.id", ondelete="RESTRICT"))
+
+    client_operation: Mapped[ClientOperation] = relationship()
+    user: Mapped[User | None] = relationship(foreign_keys=[user_id])
+    decided_by: Mapped[User | None] = relationship(foreign_keys=[decided_by_id])
     sale: Mapped[Sale | None] = relationship()

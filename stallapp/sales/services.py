@@ -13,21 +13,25 @@ import json
 import uuid
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
+from functools import cache
 
 import sqlalchemy as sa
 from email_validator import EmailNotValidError, validate_email
 from flask_babel import gettext as _
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, aliased, selectinload
 
 from stallapp.accounts.models import Role, User
 from stallapp.contacts.services import record_contact
 from stallapp.database import utcnow
 from stallapp.errors import EventClosed, NotAllowed, StallError, ValidationFailed
 from stallapp.events.models import Event
-from stallapp.money import format_money, is_valid_currency, parse_money
+from stallapp.inputs import has_control_characters
+from stallapp.money import AmountOutOfRange, format_money, is_valid_currency, parse_money
 from stallapp.sales.models import (
     ClientOperation,
     EventTill,
+    LateSale,
+    LateSaleStatus,
     PaymentMethod,
     Sale,
     SaleKind,
@@ -35,6 +39,7 @@ from stallapp.sales.models import (
 )
 from stallapp.stock import services as stock
 from stallapp.stock.models import Place, Publication, StockMovement, SubscriptionOffer
+from stallapp.times import EARLIEST_DAY, LATEST_DAY, day_in_range, utc_to_local
 
 #: How long the member who recorded a sale may undo it (organisers always may).
 UNDO_WINDOW = timedelta(minutes=15)
@@ -42,6 +47,8 @@ UNDO_WINDOW = timedelta(minutes=15)
 MAX_SALE_QUANTITY = 1_000
 #: Most operations one sync request may carry.
 MAX_BATCH = 200
+#: Largest id a publication or offer can have (the database's 32-bit integer).
+LARGEST_ID = 2**31 - 1
 #: A phone's clock is believed within these bounds; outside them the server's time is used.
 CLOCK_PAST = timedelta(days=60)
 CLOCK_FUTURE = timedelta(minutes=10)
@@ -107,6 +114,21 @@ class Operation:
     taken_at: datetime | None = None
     subscriber: Subscriber | None = None
 
+    def to_json(self) -> str:
+        """The operation as JSON to keep (never the subscriber's details)."""
+        payload = asdict(self)
+        payload.pop("subscriber")
+        payload["taken_at"] = self.taken_at.isoformat() if self.taken_at else None
+        return json.dumps(payload, sort_keys=True)
+
+    @classmethod
+    def from_json(cls, text: str) -> "Operation":
+        """Rebuild an operation kept by :meth:`to_json`."""
+        payload = json.loads(text)
+        if payload["taken_at"] is not None:
+            payload["taken_at"] = datetime.fromisoformat(payload["taken_at"])
+        return cls(**payload)
+
     def payload_hash(self, user: User, event: Event) -> str:
         """Hash what the operation does (not the subscriber's details) with who and where."""
         payload = asdict(self)
@@ -137,7 +159,14 @@ def _int(value, name: str, op_id, low: int, high: int) -> int:
 
 def _text(value, name: str, op_id, max_length: int) -> str:
     if not isinstance(value, str) or len(value) > max_length:
-        raise BadOperation(_("%(field)s must be text.", field=name), op_id)
+        raise BadOperation(
+            _("%(field)s must be text of at most %(max)d characters.", field=name, max=max_length),
+            op_id,
+        )
+    if has_control_characters(value):
+        raise BadOperation(
+            _("%(field)s may not contain control characters or line breaks.", field=name), op_id
+        )
     return value.strip()
 
 
@@ -158,6 +187,8 @@ def parse_amount(text: str, currency: str) -> int:
     """
     try:
         minor = parse_money(text, currency)
+    except AmountOutOfRange:
+        minor = stock.MAX_AMOUNT + 1
     except ValueError as error:
         raise ValueError(_("Enter an amount such as 5 or 2.50.")) from error
     if not 0 <= minor <= stock.MAX_AMOUNT:
@@ -199,6 +230,16 @@ def parse_operation(raw, default_currency: str) -> Operation:
             raise BadOperation(_("taken_at must be an ISO 8601 time."), op_id) from error
         if moment.tzinfo is None:
             raise BadOperation(_("taken_at must include its time zone."), op_id)
+        # Checked before the zone shift: near year 1 or 9999 it would overflow.
+        if not day_in_range(moment):
+            raise BadOperation(
+                _(
+                    "taken_at must be between %(first)s and %(last)s.",
+                    first=EARLIEST_DAY.isoformat(),
+                    last=LATEST_DAY.isoformat(),
+                ),
+                op_id,
+            )
         values["taken_at"] = moment.astimezone(utcnow().tzinfo)
     if kind == "undo":
         target = raw.get("target")
@@ -227,13 +268,13 @@ def parse_operation(raw, default_currency: str) -> Operation:
                 raise BadOperation(str(error), op_id) from error
     if kind in ("sale", "giveaway"):
         values["publication_id"] = _int(
-            raw.get("publication_id"), "publication_id", op_id, 1, 2**31 - 1
+            raw.get("publication_id"), "publication_id", op_id, 1, LARGEST_ID
         )
         values["quantity"] = _int(raw.get("quantity", 1), "quantity", op_id, 1, MAX_SALE_QUANTITY)
     if kind == "donation" and not values.get("amount"):
         raise BadOperation(_("A donation needs an amount above 0."), op_id)
     if kind == "subscription":
-        values["offer_id"] = _int(raw.get("offer_id"), "offer_id", op_id, 1, 2**31 - 1)
+        values["offer_id"] = _int(raw.get("offer_id"), "offer_id", op_id, 1, LARGEST_ID)
         subscriber = raw.get("subscriber")
         if subscriber is not None:
             if not isinstance(subscriber, dict):
@@ -344,12 +385,15 @@ def record_operations(
 ) -> list[dict]:
     """Apply a batch of operations at ``event`` once each, in order, and return their results.
 
-    A result is ``{"id", "status": "done" | "refused", ...}``; a replayed operation answers its
-    stored result with ``"replayed": true``. Refusals by a business rule (an undo too late, an
-    unknown title) are stored too, so they are answered the same way on every replay.
+    A result is ``{"id", "status": "done" | "held" | "refused", ...}``; a replayed operation
+    answers its stored result with ``"replayed": true``. Refusals by a business rule (an undo too
+    late, an unknown title) are stored too, so they are answered the same way on every replay.
+
+    Once the event is closed out, an operation taken before the close-out moment is held as a
+    :class:`LateSale` for an organiser (``"held"``); one taken after it is refused
+    (code ``closed_before_taken``). Neither touches the books.
 
     :raises OperationConflict: when an id was used with another payload; nothing is recorded.
-    :raises EventClosed: when the event was closed out and the batch has a new operation.
     """
     till = lock_till(session, event)
     hashes = [op.payload_hash(seller.user, event) for op in operations]
@@ -367,8 +411,6 @@ def record_operations(
             conflicts.append(op.id)
     if conflicts:
         raise OperationConflict(conflicts)
-    if till.closed_at is not None and any(op.id not in stored for op in operations):
-        raise EventClosed(_("This event is closed out: no more sales can be recorded."))
 
     results = []
     now = utcnow()
@@ -376,11 +418,16 @@ def record_operations(
         if op.id in stored:
             results.append({**json.loads(stored[op.id].result), "replayed": True})
             continue
-        try:
-            with session.begin_nested():
-                sale, result = _apply(session, event, till, seller, op, now)
-        except StallError as error:
-            sale, result = None, _refused(op, error)
+        held_since = None
+        if till.closed_at is not None:
+            sale = None
+            result, held_since = _after_close_out(event, till, op, now)
+        else:
+            try:
+                with session.begin_nested():
+                    sale, result = _apply(session, event, till, seller, op, now)
+            except StallError as error:
+                sale, result = None, _refused(op, error)
         row = ClientOperation(
             operation_id=op.id,
             group_id=event.group_id,
@@ -392,9 +439,45 @@ def record_operations(
         )
         session.add(row)
         session.flush()
+        if held_since is not None:
+            session.add(
+                LateSale(
+                    group_id=event.group_id,
+                    event_id=event.id,
+                    client_operation_id=row.id,
+                    user_id=seller.user.id,
+                    payload=op.to_json(),
+                    taken_at=held_since,
+                )
+            )
+            session.flush()
         stored[op.id] = row
         results.append(result)
     return results
+
+
+def _after_close_out(
+    event: Event, till: EventTill, op: Operation, now: datetime
+) -> tuple[dict, datetime | None]:
+    """Answer an operation that reaches a closed-out event: held when it was taken before the
+    close-out (with the time it was taken), refused when after."""
+    taken_at = _believed_time(op.taken_at, now)
+    if taken_at < till.closed_at:
+        message = _(
+            "Held for an organiser: the event was closed out after this was taken, so an "
+            "organiser accepts it into the books."
+        )
+        return {"id": op.id, "status": "held", "code": "held_late", "message": message}, taken_at
+    closed_at = utc_to_local(till.closed_at, event.timezone)
+    error = EventClosed(
+        _(
+            "Not recorded: the event was closed out at %(time)s, before this was taken. "
+            "Write it on paper for an organiser.",
+            time=closed_at.strftime("%Y-%m-%d %H:%M"),
+        ),
+        "closed_before_taken",
+    )
+    return _refused(op, error), None
 
 
 def _apply(
@@ -456,7 +539,7 @@ def _sell(session: Session, event: Event, sale: Sale, seller: Seller, op: Operat
             raise ValidationFailed(
                 _(
                     "%(title)s has no price in %(currency)s: enter the amount taken.",
-                    title=publication.title,
+                    title=publication.full_title,
                     currency=op.currency,
                 ),
                 "no_price",
@@ -484,13 +567,15 @@ def _sell(session: Session, event: Event, sale: Sale, seller: Seller, op: Operat
     left = stock.event_levels(session, event).get(publication.id, 0)
     if sale.kind == SaleKind.GIVEAWAY:
         message = _(
-            "Gave away %(quantity)d × %(title)s", quantity=op.quantity, title=publication.title
+            "Gave away %(quantity)d × %(title)s",
+            quantity=op.quantity,
+            title=publication.full_title,
         )
     else:
         message = _(
             "Sold %(quantity)d × %(title)s for %(amount)s",
             quantity=op.quantity,
-            title=publication.title,
+            title=publication.full_title,
             amount=format_money(sale.amount, sale.currency),
         )
     extra = {"publication_id": publication.id, "left": left, "over_sold": left < 0}
@@ -498,7 +583,7 @@ def _sell(session: Session, event: Event, sale: Sale, seller: Seller, op: Operat
         extra["warning"] = _(
             "The ledger has no more copies of %(title)s here: recorded anyway; "
             "the count at close-out will show the difference.",
-            title=publication.title,
+            title=publication.full_title,
         )
     return sale, _done(op, sale, message, **extra)
 
@@ -554,7 +639,7 @@ def subscriber_consent_text() -> str:
     )
 
 
-def may_undo(sale: Sale, seller: Seller, when: datetime) -> bool:
+def may_undo(sale: "Sale | RecentSale", seller: Seller, when: datetime) -> bool:
     """Tell whether ``seller`` may undo ``sale`` at ``when``: its own within 15 minutes, or as
     an organiser at any time."""
     if seller.role.allows(Role.ORGANISER):
@@ -621,43 +706,221 @@ def undo_sale(session: Session, sale: Sale, seller: Seller, when: datetime) -> S
 def describe(sale: Sale) -> str:
     """Say what a sale was in a few words: "1 × Aurora", "Donation £5.00"."""
     if sale.kind in (SaleKind.SALE, SaleKind.GIVEAWAY):
-        return ", ".join(f"{line.quantity} × {line.publication.title}" for line in sale.lines)
+        return ", ".join(f"{line.quantity} × {line.publication.full_title}" for line in sale.lines)
     if sale.kind == SaleKind.DONATION:
         return _("Donation")
     return sale.subscription_offer.name if sale.subscription_offer else _("Subscription")
 
 
+# Late sales ---------------------------------------------------------------------------------
+
+
+def book_late_sale(session: Session, event: Event, late: LateSale, organiser: User) -> Sale:
+    """Book a held late sale through the usual sale services, as taken by its member.
+
+    Only the sale is booked; the close-out's count is squared with it by
+    :func:`stallapp.reports.services.accept_late_sale`, which calls this.
+
+    :raises NotAllowed: code ``already_decided`` when it was accepted or rejected already.
+    :raises StallError: whatever the sale services refuse (a title no longer in the
+        catalogue, no price in its currency); it then stays held.
+    """
+    till = lock_till(session, event)
+    _check_held(late)
+    operation = Operation.from_json(late.payload)
+    # Accepted by an organiser: their authority covers an undo beyond the member's 15 minutes.
+    seller = Seller(user=late.user or organiser, role=Role.ORGANISER)
+    with session.begin_nested():
+        sale, result = _apply(session, event, till, seller, operation, late.taken_at)
+    _decide(late, LateSaleStatus.ACCEPTED, organiser, "")
+    late.sale_id = sale.id
+    late.client_operation.sale_id = sale.id
+    late.client_operation.result = json.dumps({**result, "late": True})
+    session.flush()
+    return sale
+
+
+def reject_late_sale(
+    session: Session, event: Event, late: LateSale, organiser: User, note: str
+) -> LateSale:
+    """Leave a held late sale out of the books for good, saying why.
+
+    :raises NotAllowed: code ``already_decided`` when it was accepted or rejected already.
+    :raises ValidationFailed: code ``note_missing`` without a note.
+    """
+    lock_till(session, event)
+    _check_held(late)
+    note = note.strip()
+    if not note:
+        raise ValidationFailed(_("Say why the late sale is rejected."), "note_missing")
+    _decide(late, LateSaleStatus.REJECTED, organiser, note)
+    refusal = EventClosed(_("Rejected by an organiser: %(note)s", note=note), "late_rejected")
+    late.client_operation.result = json.dumps(_refused(Operation.from_json(late.payload), refusal))
+    session.flush()
+    return late
+
+
+def _check_held(late: LateSale) -> None:
+    if late.status != LateSaleStatus.HELD:
+        raise NotAllowed(_("This late sale was already accepted or rejected."), "already_decided")
+
+
+def _decide(late: LateSale, status: LateSaleStatus, organiser: User, note: str) -> None:
+    late.status = status
+    late.decided_by_id = organiser.id
+    late.decided_at = utcnow()
+    late.note = note[:2000]
+
+
+def held_count(session: Session, event: Event) -> int:
+    """Return how many late sales of the event wait for an organiser."""
+    return session.scalar(
+        sa.select(sa.func.count(LateSale.id)).where(
+            LateSale.event_id == event.id, LateSale.status == LateSaleStatus.HELD
+        )
+    )
+
+
+@dataclass
+class LateSaleLine:
+    """A late sale as the close-out page and the report list it."""
+
+    late: LateSale
+    #: What it was: "1 × Aurora 61", "Donation", the subscription's name, "Undo".
+    what: str
+    #: The amount typed on the phone, if any (None: the list price).
+    amount: int | None
+    currency: str | None
+    operation: Operation
+
+
+def late_sales(session: Session, event: Event) -> list[LateSaleLine]:
+    """Return the event's late sales, held ones first, each oldest first (at most five
+    queries, one when there are none)."""
+    lates = session.scalars(
+        sa.select(LateSale)
+        .where(LateSale.event_id == event.id)
+        .options(selectinload(LateSale.user), selectinload(LateSale.decided_by))
+        .order_by(LateSale.status != LateSaleStatus.HELD, LateSale.taken_at, LateSale.id)
+    ).all()
+    if not lates:
+        return []
+    operations = [Operation.from_json(late.payload) for late in lates]
+    titles = dict(
+        session.execute(
+            sa.select(Publication.id, stock.title_label()).where(
+                Publication.id.in_({op.publication_id for op in operations if op.publication_id})
+            )
+        ).all()
+    )
+    offers = dict(
+        session.execute(
+            sa.select(SubscriptionOffer.id, SubscriptionOffer.name).where(
+                SubscriptionOffer.id.in_({op.offer_id for op in operations if op.offer_id})
+            )
+        ).all()
+    )
+    lines = []
+    for late, op in zip(lates, operations, strict=True):
+        if op.type in ("sale", "giveaway"):
+            what = f"{op.quantity} × {titles.get(op.publication_id, '?')}"
+            if op.type == "giveaway":
+                what = _("Given away: %(what)s", what=what)
+        elif op.type == "donation":
+            what = _("Donation")
+        elif op.type == "subscription":
+            what = offers.get(op.offer_id) or _("Subscription")
+        else:
+            what = _("Undo of an earlier sale")
+        lines.append(LateSaleLine(late, what, op.amount, op.currency, op))
+    return lines
+
+
 # Reading ------------------------------------------------------------------------------------
 
 
-def recent_sales(session: Session, event: Event, limit: int = 8) -> list[Sale]:
-    """Return the event's latest sales (not the undo rows), with what the list shows."""
-    return list(
-        session.scalars(
-            sa.select(Sale)
-            .where(Sale.event_id == event.id, Sale.reverses_id.is_(None))
-            .options(
-                selectinload(Sale.lines).selectinload(SaleLine.publication),
-                selectinload(Sale.subscription_offer),
-                selectinload(Sale.reversed_by),
-                selectinload(Sale.created_by),
-            )
-            .order_by(Sale.id.desc())
-            .limit(limit)
+@dataclass
+class RecentSale:
+    """A line of the sale screen's "last sales" (never an undo row), read as a plain row."""
+
+    id: int
+    kind: SaleKind
+    amount: int
+    currency: str
+    payment_method: PaymentMethod | None
+    created_by_id: int | None
+    taken_at: datetime
+    undone: bool
+    #: The id the phone or form sent, so the screen can undo it offline.
+    operation_id: str | None
+    #: What it was, in a few words: "1 × Aurora 61", "Donation", the subscription's name.
+    what: str = ""
+    #: The title and copies when the sale has one line (the screen gives them back on undo).
+    publication_id: int | None = None
+    quantity: int | None = None
+
+
+@cache
+def _recent_statement() -> sa.Select:
+    # Built once: the sale screen runs it on every load.
+    # "Not an undo" is written so that no index can serve it: SQLite would otherwise walk the
+    # unique index on reverses_id (every sale of the group) instead of the event's sales.
+    latest = (
+        sa.select(Sale.id)
+        .where(
+            Sale.event_id == sa.bindparam("event_id", type_=sa.Integer),
+            sa.func.coalesce(Sale.reverses_id, 0) == 0,
         )
+        .order_by(Sale.id.desc())
+        .limit(sa.bindparam("limit", type_=sa.Integer))
+        .subquery()
+    )
+    undo = aliased(Sale)
+    return (
+        sa.select(
+            Sale.id,
+            Sale.kind,
+            Sale.amount,
+            Sale.currency,
+            Sale.payment_method,
+            Sale.created_by_id,
+            Sale.taken_at,
+            undo.id.is_not(None),
+            ClientOperation.operation_id,
+            SubscriptionOffer.name,
+            SaleLine.publication_id,
+            SaleLine.quantity,
+            stock.title_label(),
+        )
+        .join(latest, latest.c.id == Sale.id)
+        .outerjoin(undo, undo.reverses_id == Sale.id)
+        .outerjoin(ClientOperation, ClientOperation.sale_id == Sale.id)
+        .outerjoin(SubscriptionOffer, SubscriptionOffer.id == Sale.subscription_offer_id)
+        .outerjoin(SaleLine, SaleLine.sale_id == Sale.id)
+        .outerjoin(Publication, Publication.id == SaleLine.publication_id)
+        .order_by(Sale.id.desc(), SaleLine.id)
     )
 
 
-def operation_ids(session: Session, sales: list[Sale]) -> dict[int, str]:
-    """Return ``{sale id: operation id}`` for the sales, so the screen can undo them offline."""
-    if not sales:
-        return {}
-    rows = session.execute(
-        sa.select(ClientOperation.sale_id, ClientOperation.operation_id).where(
-            ClientOperation.sale_id.in_([sale.id for sale in sales])
-        )
-    )
-    return dict(rows.all())
+def recent_sales(session: Session, event: Event, limit: int = 8) -> list[RecentSale]:
+    """Return the event's latest sales, newest first, with what the list shows, in one query."""
+    rows = session.execute(_recent_statement(), {"event_id": event.id, "limit": limit})
+    sales: dict[int, RecentSale] = {}
+    lines: dict[int, list[tuple[int, int, str]]] = {}
+    for sid, kind, amount, currency, method, by, taken, undone, op_id, offer, pid, q, title in rows:
+        if sid not in sales:
+            sales[sid] = RecentSale(sid, kind, amount, currency, method, by, taken, undone, op_id)
+            if kind == SaleKind.DONATION:
+                sales[sid].what = _("Donation")
+            elif kind == SaleKind.SUBSCRIPTION:
+                sales[sid].what = offer or _("Subscription")
+        if pid is not None:
+            lines.setdefault(sid, []).append((pid, q, title))
+    for sid, sale_lines in lines.items():
+        sales[sid].what = ", ".join(f"{q} × {title}" for _pid, q, title in sale_lines)
+        if len(sale_lines) == 1:
+            sales[sid].publication_id, sales[sid].quantity = sale_lines[0][:2]
+    return list(sales.values())
 
 
 @dataclass
@@ -669,10 +932,10 @@ class MoneyTotal:
     count: int
 
 
-def money_totals(session: Session, event: Event) -> list[MoneyTotal]:
-    """Return the event's takings per kind, currency and payment method (undos subtracted)."""
+@cache
+def _money_totals_statement() -> sa.Select:
     sign = sa.case((Sale.reverses_id.is_(None), 1), else_=-1)
-    rows = session.execute(
+    return (
         sa.select(
             Sale.kind,
             Sale.currency,
@@ -680,10 +943,18 @@ def money_totals(session: Session, event: Event) -> list[MoneyTotal]:
             sa.func.sum(Sale.amount * sign),
             sa.func.sum(sign),
         )
-        .where(Sale.event_id == event.id, Sale.kind != SaleKind.GIVEAWAY)
+        .where(
+            Sale.event_id == sa.bindparam("event_id", type_=sa.Integer),
+            Sale.kind != SaleKind.GIVEAWAY,
+        )
         .group_by(Sale.kind, Sale.currency, Sale.payment_method)
         .order_by(Sale.currency, Sale.kind, Sale.payment_method)
     )
+
+
+def money_totals(session: Session, event: Event) -> list[MoneyTotal]:
+    """Return the event's takings per kind, currency and payment method (undos subtracted)."""
+    rows = session.execute(_money_totals_statement(), {"event_id": event.id})
     return [
         MoneyTotal(kind, currency, method, int(amount), int(count))
         for kind, currency, method, amount, count in rows
@@ -691,20 +962,26 @@ def money_totals(session: Session, event: Event) -> list[MoneyTotal]:
     ]
 
 
-def items_out(session: Session, event: Event) -> dict[Place, int]:
-    """Return copies sold and given away at the event (undos subtracted), in one query."""
+@cache
+def _items_out_statement() -> sa.Select:
+    event_id = sa.bindparam("event_id", type_=sa.Integer)
     outgoing = sa.select(
         StockMovement.to_place.label("place"), StockMovement.quantity.label("q")
     ).where(
-        StockMovement.from_event_id == event.id,
+        StockMovement.from_event_id == event_id,
         StockMovement.to_place.in_([Place.SOLD, Place.GIVEN_AWAY]),
     )
     returned = sa.select(StockMovement.from_place, -StockMovement.quantity).where(
-        StockMovement.to_event_id == event.id,
+        StockMovement.to_event_id == event_id,
         StockMovement.from_place.in_([Place.SOLD, Place.GIVEN_AWAY]),
     )
     flows = sa.union_all(outgoing, returned).subquery()
-    rows = session.execute(sa.select(flows.c.place, sa.func.sum(flows.c.q)).group_by(flows.c.place))
+    return sa.select(flows.c.place, sa.func.sum(flows.c.q)).group_by(flows.c.place)
+
+
+def items_out(session: Session, event: Event) -> dict[Place, int]:
+    """Return copies sold and given away at the event (undos subtracted), in one query."""
+    rows = session.execute(_items_out_statement(), {"event_id": event.id})
     totals = {Place.SOLD: 0, Place.GIVEN_AWAY: 0}
     for place, total in rows:
         totals[Place(place)] = int(total)

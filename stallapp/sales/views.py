@@ -18,18 +18,21 @@ from flask import (
     request,
     url_for,
 )
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
+from markupsafe import Markup
 from sqlalchemy.orm import selectinload
 
 from stallapp.accounts.models import Group
-from stallapp.database import begin_write, utcnow
+from stallapp.database import utcnow
 from stallapp.errors import EventClosed, StallError
 from stallapp.events.models import Event
 from stallapp.extensions import db
 from stallapp.forms import EmptyForm
+from stallapp.inputs import whole_number
 from stallapp.money import format_money
 from stallapp.permissions import (
     get_in_group_or_404,
@@ -59,11 +62,51 @@ KIND_LABELS = {
 }
 
 
-@bp.before_request
-def start_writing() -> None:
-    """Take SQLite's write lock before a POST's first read (see begin_write)."""
-    if request.method == "POST":
-        begin_write(db.session())
+#: What sale.js says on the screen, as ``data-text-<name>`` attributes of the sale screen;
+#: ``{count}`` and ``{time}`` are filled in by the script.
+SCRIPT_TEXTS = {
+    "waiting": _l("%(count)s waiting to sync", count="{count}"),
+    "synced": _l("All synced"),
+    "since": _l("since %(time)s", time="{time}"),
+    "offline": _l("No connection: sales are kept on this phone and sent later."),
+    "trouble": _l("The server has trouble: trying again shortly."),
+    "held": _l("held for an organiser"),
+    "advice-refused": _l(
+        "It is not in the books. Write it on paper for an organiser, then remove it here."
+    ),
+    "advice-bad": _l(
+        "It is not in the books. Record it again with the right details, or write it on paper "
+        "for an organiser."
+    ),
+    "server-failed": _l("The server failed on this one while the others went through."),
+    "advice-server": _l("Try again later. If it fails again, write it on paper for an organiser."),
+    "try-again": _l("Try again"),
+    "dismiss": _l("Written down: remove"),
+    "pending": _l("waiting to sync"),
+    "refused": _l("not recorded"),
+    "undo": _l("Undo"),
+    "undone": _l("undone"),
+    "sold": _l("Sold"),
+    "given": _l("Gave away"),
+    "donation": _l("Donation"),
+    "subscription": _l("Subscription"),
+    "left": _l("%(count)s left", count="{count}"),
+    "subscriber-kept": _l(
+        "No connection: the subscriber’s details were not kept on this phone. Write them on paper."
+    ),
+}
+#: The attributes above, rendered once per language: they are the same on every load.
+_script_texts: dict[str, Markup] = {}
+
+
+def _script_text_attributes() -> Markup:
+    locale = str(get_locale())
+    if locale not in _script_texts:
+        _script_texts[locale] = Markup(" ").join(
+            Markup('data-text-{}="{}"').format(name, str(text))
+            for name, text in SCRIPT_TEXTS.items()
+        )
+    return _script_texts[locale]
 
 
 def _seller() -> services.Seller:
@@ -79,6 +122,11 @@ def _sale_event(group: Group, event_id: int) -> Event:
 @member_required
 def events(group: Group):
     """List the group's current and coming events to pick a sale screen."""
+    return render_sale_list(group)
+
+
+def render_sale_list(group: Group) -> str:
+    """Render the group's sale list: its events from three days ago on."""
     since = utcnow() - timedelta(days=3)
     upcoming = db.session.scalars(
         sa.select(Event)
@@ -92,18 +140,17 @@ def events(group: Group):
 def _screen_context(group: Group, event: Event) -> dict:
     till = services.till_of(db.session, event) or services.default_till(event)
     levels = stock.event_levels(db.session, event)
-    publications = stock.publications_of(db.session, group)
-    packed = [p for p in publications if p.id in levels]
-    others = [p for p in publications if p.id not in levels and p.active]
+    # Only the packed titles are loaded whole (tiles show prices); the rest of the catalogue is
+    # a picker of plain (id, title) rows, so a big catalogue costs no more statements.
+    packed = stock.publications_by_id(db.session, group, levels)
+    others = [
+        (pid, title) for pid, title in stock.title_choices(db.session, group) if pid not in levels
+    ]
     offers = stock.subscription_offers_of(db.session, group, active_only=True)
     recent = services.recent_sales(db.session, event)
     seller = _seller()
     now = utcnow()
-    currencies = sorted(
-        {till.main_currency}
-        | {price.currency for p in publications for price in p.prices}
-        | {price.currency for offer in offers for price in offer.prices}
-    )
+    currencies = sorted({till.main_currency} | stock.price_currencies(db.session, group))
     return {
         "group": group,
         "event": event,
@@ -113,17 +160,17 @@ def _screen_context(group: Group, event: Event) -> dict:
         "others": others,
         "offers": offers,
         "recent": recent,
-        "operation_ids": services.operation_ids(db.session, recent),
         "undoable": {sale.id for sale in recent if services.may_undo(sale, seller, now)},
         "totals": _totals_rows(event),
         "currencies": currencies,
-        "payment_labels": PAYMENT_LABELS,
-        "kind_labels": KIND_LABELS,
+        # Translated once here rather than at each of the page's radios and lines.
+        "payment_labels": {method: str(label) for method, label in PAYMENT_LABELS.items()},
         "new_id": lambda: str(uuid.uuid4()),
-        "describe": services.describe,
-        "Place": Place,
         "consent_text": services.subscriber_consent_text(),
+        "texts": _script_text_attributes(),
+        "record_url": url_for("sales.record", group_slug=group.slug, event_id=event.id),
         "closed": till.closed_at is not None,
+        "held": services.held_count(db.session, event) if till.closed_at is not None else 0,
     }
 
 
@@ -141,10 +188,10 @@ def _int_field(name: str):
     value = request.form.get(name, "").strip()
     if not value:
         return None
-    try:
-        return int(value)
-    except ValueError as error:
-        raise services.BadOperation(_("%(field)s must be a whole number.", field=name)) from error
+    number = whole_number(value, services.LARGEST_ID)
+    if number is None:
+        raise services.BadOperation(_("%(field)s must be a whole number.", field=name))
+    return number
 
 
 def _form_operation(default_currency: str) -> services.Operation:
@@ -159,7 +206,8 @@ def _form_operation(default_currency: str) -> services.Operation:
     }
     if raw["type"] in ("sale", "giveaway"):
         raw["publication_id"] = _int_field("publication_id")
-        raw["quantity"] = _int_field("quantity") or 1
+        quantity = _int_field("quantity")
+        raw["quantity"] = 1 if quantity is None else quantity
     if raw["type"] == "subscription":
         raw["offer_id"] = _int_field("offer_id")
         if form.get("email", "").strip():

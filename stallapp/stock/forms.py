@@ -1,9 +1,9 @@
 """Catalogue, store and ledger forms."""
 
 import re
+from datetime import date
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     DateField,
@@ -22,7 +22,8 @@ from wtforms.validators import (
     ValidationError,
 )
 
-from stallapp.money import is_valid_currency, parse_money
+from stallapp.forms import DayInRange, StallForm
+from stallapp.money import AmountOutOfRange, is_valid_currency, parse_money
 from stallapp.stock.models import PublicationKind
 from stallapp.stock.services import MAX_AMOUNT, MAX_QUANTITY
 
@@ -62,6 +63,8 @@ def parse_prices(text: str) -> dict[str, int]:
             raise ValueError(_l("%(code)s is given twice.", code=currency))
         try:
             minor = parse_money(amount.replace(",", "."), currency)
+        except AmountOutOfRange:
+            minor = MAX_AMOUNT + 1
         except ValueError as error:
             raise ValueError(
                 _l("%(amount)s is not an amount in %(code)s.", amount=amount, code=currency)
@@ -93,7 +96,7 @@ class PricesMixin:
             raise ValidationError(_l("Give a price in at least one currency."))
 
 
-class PublicationForm(PricesMixin, FlaskForm):
+class PublicationForm(PricesMixin, StallForm):
     title = StringField(_l("Title"), validators=[DataRequired(), Length(max=200)])
     kind = SelectField(_l("Kind"), choices=KIND_CHOICES)
     language = StringField(
@@ -103,7 +106,11 @@ class PublicationForm(PricesMixin, FlaskForm):
         description=_l("Code of the language it is written in: en, fr, it…"),
     )
     issue_number = StringField(_l("Issue number (optional)"), validators=[Length(max=40)])
-    issue_date = DateField(_l("Issue date (optional)"), validators=[Optional()])
+    #: Old pamphlets are reprinted: issue dates reach further back than events.
+    issue_date = DateField(
+        _l("Issue date (optional)"),
+        validators=[Optional(), DayInRange(first=date(1800, 1, 1))],
+    )
     isbn = StringField(_l("ISBN (optional)"), validators=[Length(max=20)])
     is_free = BooleanField(_l("Free: given away, never sold"))
     reorder_level = IntegerField(
@@ -122,11 +129,11 @@ class PublicationForm(PricesMixin, FlaskForm):
             raise ValidationError(_l("Give a price, or tick “Free”."))
 
 
-class CopyForm(FlaskForm):
+class CopyForm(StallForm):
     source_id = IntegerField(validators=[InputRequired()])
 
 
-class StoreForm(FlaskForm):
+class StoreForm(StallForm):
     name = StringField(
         _l("Name"),
         validators=[DataRequired(), Length(max=120)],
@@ -145,7 +152,7 @@ def _quantity(label):
     )
 
 
-class ReceiveForm(FlaskForm):
+class ReceiveForm(StallForm):
     publication_id = SelectField(_l("Title"), coerce=int)
     quantity = _quantity(_l("Copies received"))
     note = StringField(
@@ -153,14 +160,14 @@ class ReceiveForm(FlaskForm):
     )
 
 
-class MoveForm(FlaskForm):
+class MoveForm(StallForm):
     publication_id = SelectField(_l("Title"), coerce=int)
     quantity = _quantity(_l("Copies to move"))
     target_id = SelectField(_l("To store"), coerce=int)
     note = StringField(_l("Note"), validators=[Length(max=300)])
 
 
-class WriteOffForm(FlaskForm):
+class WriteOffForm(StallForm):
     publication_id = SelectField(_l("Title"), coerce=int)
     quantity = _quantity(_l("Copies written off"))
     reason = StringField(
@@ -170,7 +177,7 @@ class WriteOffForm(FlaskForm):
     )
 
 
-class CountForm(FlaskForm):
+class CountForm(StallForm):
     publication_id = SelectField(_l("Title"), coerce=int)
     counted = IntegerField(
         _l("Copies counted"),
@@ -186,11 +193,11 @@ class CountForm(FlaskForm):
     )
 
 
-class ReturnForm(FlaskForm):
+class ReturnForm(StallForm):
     store_id = SelectField(_l("Back to store"), coerce=int)
 
 
-class HowToOrderForm(FlaskForm):
+class HowToOrderForm(StallForm):
     how_to_order = TextAreaField(
         _l("How to order"),
         validators=[Length(max=5000)],
@@ -198,7 +205,7 @@ class HowToOrderForm(FlaskForm):
     )
 
 
-class SubscriptionOfferForm(PricesMixin, FlaskForm):
+class SubscriptionOfferForm(PricesMixin, StallForm):
     name = StringField(
         _l("Name"),
         validators=[DataRequired(), Length(max=200)],

@@ -53,6 +53,12 @@ class Publication(TimestampMixin, db.Model):
         order_by="PublicationPrice.currency",
     )
 
+    @property
+    def full_title(self) -> str:
+        """The title with its issue, so two issues never look alike: "Revolutionary
+        Perspectives No. 24" (the reports' SQL label says the same)."""
+        return f"{self.title} {self.issue_number}" if self.issue_number else self.title
+
     def price_in(self, currency: str) -> int | None:
         """Return the list price in ``currency`` (minor units), or None when it has none."""
         for price in self.prices:

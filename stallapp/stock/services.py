@@ -8,10 +8,11 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
+from functools import cache
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, joinedload, selectinload
 
 from stallapp.accounts.models import Group, Membership, Role, User
 from stallapp.errors import NotAllowed, StallError, ValidationFailed
@@ -33,10 +34,46 @@ from stallapp.stock.models import (
 MAX_QUANTITY = 100_000
 #: Upper bound for a price or amount in minor units (a million pounds is not a stall sale).
 MAX_AMOUNT = 100_000_000
+#: Largest id a row can have (the database's 32-bit integer).
+LARGEST_ID = 2**31 - 1
 
 
 class AlreadyReversed(StallError):
     code = "already_reversed"
+
+
+@dataclass(frozen=True)
+class Shortfall:
+    """A title asked for beyond what a store holds."""
+
+    publication: Publication
+    wanted: int
+    held: int
+
+
+class NotEnoughStock(StallError):
+    """Packing would take more copies than the store holds (its level would go below 0)."""
+
+    code = "not_enough_stock"
+
+    def __init__(self, store: Store, shortfalls: list[Shortfall]):
+        super().__init__(
+            _(
+                "%(store)s does not hold that many copies: %(titles)s. Pack fewer, or confirm "
+                "with a reason if the store's figure is wrong.",
+                store=store.name,
+                titles="; ".join(
+                    _(
+                        "%(title)s, %(held)d there",
+                        title=shortfall.publication.full_title,
+                        held=shortfall.held,
+                    )
+                    for shortfall in shortfalls
+                ),
+            )
+        )
+        self.store = store
+        self.shortfalls = shortfalls
 
 
 @dataclass
@@ -115,6 +152,76 @@ def publications_of(session: Session, group: Group, *, active_only: bool = False
     if active_only:
         query = query.where(Publication.active.is_(True))
     return list(session.scalars(query))
+
+
+def publications_by_id(session: Session, group: Group, ids: Iterable[int]) -> list[Publication]:
+    """Return the group's titles among ``ids``, with their prices, alphabetically."""
+    parameters = {"group_id": group.id, "ids": list(ids)}
+    return list(session.scalars(_publications_by_id_statement(), parameters).unique())
+
+
+@cache
+def _publications_by_id_statement() -> sa.Select:
+    # Built once, like the other statements the sale screen runs on every load.
+    return (
+        sa.select(Publication)
+        .where(
+            Publication.group_id == sa.bindparam("group_id", type_=sa.Integer),
+            Publication.id.in_(sa.bindparam("ids", expanding=True)),
+        )
+        .options(joinedload(Publication.prices))
+        .order_by(Publication.title, Publication.issue_number, Publication.id)
+    )
+
+
+def title_label() -> sa.ColumnElement[str]:
+    """:attr:`Publication.full_title` in SQL, for queries that read plain rows."""
+    return sa.case(
+        (Publication.issue_number == "", Publication.title),
+        else_=Publication.title + " " + Publication.issue_number,
+    )
+
+
+def title_choices(session: Session, group: Group) -> list[tuple[int, str]]:
+    """Return ``(id, title with its issue)`` of the group's active titles, alphabetically.
+
+    Plain rows rather than loaded titles: a picker of the whole catalogue stays cheap.
+    """
+    rows = session.execute(_title_choices_statement(), {"group_id": group.id})
+    return [(pid, title) for pid, title in rows]
+
+
+@cache
+def _title_choices_statement() -> sa.Select:
+    return (
+        sa.select(Publication.id, title_label())
+        .where(
+            Publication.group_id == sa.bindparam("group_id", type_=sa.Integer),
+            Publication.active.is_(True),
+        )
+        .order_by(Publication.title, Publication.issue_number, Publication.id)
+    )
+
+
+def price_currencies(session: Session, group: Group) -> set[str]:
+    """Return every currency the group's titles and subscription offers have a price in."""
+    return set(session.scalars(_price_currencies_statement(), {"group_id": group.id}))
+
+
+@cache
+def _price_currencies_statement() -> sa.CompoundSelect:
+    group_id = sa.bindparam("group_id", type_=sa.Integer)
+    titles = (
+        sa.select(PublicationPrice.currency)
+        .join(Publication, Publication.id == PublicationPrice.publication_id)
+        .where(Publication.group_id == group_id)
+    )
+    offers = (
+        sa.select(SubscriptionPrice.currency)
+        .join(SubscriptionOffer, SubscriptionOffer.id == SubscriptionPrice.offer_id)
+        .where(SubscriptionOffer.group_id == group_id)
+    )
+    return sa.union(titles, offers)
 
 
 def copyable_publications(session: Session, user: User, group: Group) -> list[Publication]:
@@ -385,12 +492,39 @@ def pack_for_event(
     event: Event,
     quantities: Mapping[Publication, int],
     user: User,
+    *,
+    beyond_stock_reason: str = "",
 ) -> list[StockMovement]:
     """Move the chosen titles and quantities from a store to an event; zero quantities are skipped.
 
+    A title is packed beyond what the store holds only when an organiser of the group gives
+    ``beyond_stock_reason`` (the store's figure is wrong: a delivery never booked in); the
+    reason and the level it overrode go into the movement's note, so the ledger keeps them.
+
     :raises ValidationFailed: code ``nothing_packed`` when every quantity is zero.
+    :raises NotEnoughStock: when a title asks for more than the store holds and no reason is
+        given.
+    :raises NotAllowed: code ``organisers_only`` when someone else gives the reason.
     """
-    movements = [
+    wanted = {publication: quantity for publication, quantity in quantities.items() if quantity}
+    if not wanted:
+        raise ValidationFailed(_("Enter how many copies of at least one title."), "nothing_packed")
+    _lock_store(session, store)
+    levels = _levels(session, _holding_flows(Place.STORE, where=lambda holder: holder == store.id))
+    shortfalls = [
+        Shortfall(publication, quantity, levels.get((store.id, publication.id), 0))
+        for publication, quantity in wanted.items()
+        if quantity > levels.get((store.id, publication.id), 0)
+    ]
+    reason = beyond_stock_reason.strip()
+    if shortfalls and not reason:
+        raise NotEnoughStock(store, shortfalls)
+    if shortfalls and not _organises(session, user, store.group_id):
+        raise NotAllowed(
+            _("Only an organiser may pack more than a store holds."), "organisers_only"
+        )
+    beyond = {shortfall.publication: shortfall.held for shortfall in shortfalls}
+    return [
         record_movement(
             session,
             publication=publication,
@@ -400,14 +534,31 @@ def pack_for_event(
             to_place=Place.EVENT,
             to_event=event,
             user=user,
-            note=_("Packed for the event"),
+            note=(
+                _(
+                    "Packed for the event beyond the %(held)d the store held: %(reason)s",
+                    held=beyond[publication],
+                    reason=reason,
+                )
+                if publication in beyond
+                else _("Packed for the event")
+            ),
         )
-        for publication, quantity in quantities.items()
-        if quantity
+        for publication, quantity in wanted.items()
     ]
-    if not movements:
-        raise ValidationFailed(_("Enter how many copies of at least one title."), "nothing_packed")
-    return movements
+
+
+def _organises(session: Session, user: User, group_id: int) -> bool:
+    return (
+        session.scalar(
+            sa.select(Membership.id).where(
+                Membership.user_id == user.id,
+                Membership.group_id == group_id,
+                Membership.role == Role.ORGANISER,
+            )
+        )
+        is not None
+    )
 
 
 def return_copies(
@@ -547,13 +698,19 @@ def event_levels(session: Session, event: Event) -> dict[int, int]:
 
     Titles ever moved to or from the event appear, even at zero or below (over-sold).
     """
-    flows = _holding_flows(Place.EVENT, where=lambda holder: holder == event.id)
-    rows = session.execute(
-        sa.select(flows.c.publication_id, sa.func.sum(flows.c.quantity)).group_by(
-            flows.c.publication_id
-        )
-    )
+    rows = session.execute(_event_levels_statement(), {"event_id": event.id})
     return {publication: int(total) for publication, total in rows}
+
+
+@cache
+def _event_levels_statement() -> sa.Select:
+    # Built once: the sale screen asks on every tap, and building the union costs more than
+    # running it.
+    event_id = sa.bindparam("event_id", type_=sa.Integer)
+    flows = _holding_flows(Place.EVENT, where=lambda holder: holder == event_id)
+    return sa.select(flows.c.publication_id, sa.func.sum(flows.c.quantity)).group_by(
+        flows.c.publication_id
+    )
 
 
 def totals_by_publication(levels: Mapping[tuple[int, int], int]) -> dict[int, int]:
@@ -619,15 +776,20 @@ def save_how_to_order(session: Session, group: Group, text: str) -> CatalogueSet
 
 def subscription_offers_of(session: Session, group: Group, *, active_only: bool = False):
     """Return the group's subscription offers with their prices."""
+    return list(session.scalars(_offers_statement(active_only), {"group_id": group.id}))
+
+
+@cache
+def _offers_statement(active_only: bool) -> sa.Select:
     query = (
         sa.select(SubscriptionOffer)
-        .where(SubscriptionOffer.group_id == group.id)
+        .where(SubscriptionOffer.group_id == sa.bindparam("group_id", type_=sa.Integer))
         .options(selectinload(SubscriptionOffer.prices))
         .order_by(SubscriptionOffer.active.desc(), SubscriptionOffer.name)
     )
     if active_only:
         query = query.where(SubscriptionOffer.active.is_(True))
-    return list(session.scalars(query))
+    return query
 
 
 def save_subscription_offer(

@@ -6,11 +6,11 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from stallapp.accounts.models import Group
-from stallapp.database import begin_write
 from stallapp.errors import StallError
 from stallapp.events.models import Event
 from stallapp.extensions import db
 from stallapp.forms import EmptyForm
+from stallapp.inputs import has_control_characters, whole_number
 from stallapp.permissions import get_in_group_or_404, organiser_required
 from stallapp.stock import services
 from stallapp.stock.forms import (
@@ -46,13 +46,6 @@ PLACE_LABELS = {
     Place.WRITTEN_OFF: _l("written off"),
     Place.ADJUSTMENT: _l("count adjustment"),
 }
-
-
-@bp.before_request
-def start_writing() -> None:
-    """Take SQLite's write lock before a POST's first read (see begin_write)."""
-    if request.method == "POST":
-        begin_write(db.session())
 
 
 def _data(form: PublicationForm) -> services.PublicationData:
@@ -256,7 +249,9 @@ def receive(group: Group, store_id: int):
             db.session, store, publication, form.quantity.data, current_user, form.note.data or ""
         )
         return _(
-            "%(count)d × %(title)s received.", count=form.quantity.data, title=publication.title
+            "%(count)d × %(title)s received.",
+            count=form.quantity.data,
+            title=publication.full_title,
         )
 
     return _store_action(group, store_id, "receive", act)
@@ -281,7 +276,7 @@ def move(group: Group, store_id: int):
         return _(
             "%(count)d × %(title)s moved to %(store)s.",
             count=form.quantity.data,
-            title=publication.title,
+            title=publication.full_title,
             store=target.name,
         )
 
@@ -298,7 +293,9 @@ def write_off(group: Group, store_id: int):
             db.session, store, publication, form.quantity.data, current_user, form.reason.data
         )
         return _(
-            "%(count)d × %(title)s written off.", count=form.quantity.data, title=publication.title
+            "%(count)d × %(title)s written off.",
+            count=form.quantity.data,
+            title=publication.full_title,
         )
 
     return _store_action(group, store_id, "write_off", act)
@@ -320,6 +317,10 @@ def count(group: Group, store_id: int):
     return _store_action(group, store_id, "count", act)
 
 
+#: Longest reason for packing beyond a store's level (kept in the movement's note).
+BEYOND_REASON_LENGTH = 200
+
+
 @bp.route("/events/<int:event_id>/pack", methods=["GET", "POST"])
 @organiser_required
 def pack(group: Group, event_id: int):
@@ -331,26 +332,38 @@ def pack(group: Group, event_id: int):
     errors: dict[str, str] = {}
     form = EmptyForm()
     if request.method == "POST" and form.validate_on_submit():
-        store = None
-        try:
-            store_id = int(request.form.get("store_id", ""))
-        except ValueError:
-            store_id = None
+        store_id = whole_number(request.form.get("store_id", ""), services.LARGEST_ID)
         store = next((s for s in stores if s.id == store_id), None)
         if store is None:
             errors["store_id"] = _("Choose the store the copies come from.")
         quantities = {}
         for publication in publications:
             raw = request.form.get(f"quantity-{publication.id}", "").strip() or "0"
-            if not raw.isdigit() or int(raw) > services.MAX_QUANTITY:
+            quantity = whole_number(raw, services.MAX_QUANTITY)
+            if quantity is None:
                 errors[f"quantity-{publication.id}"] = _("Enter a whole number, 0 or more.")
             else:
-                quantities[publication] = int(raw)
+                quantities[publication] = quantity
+        reason = request.form.get("beyond_reason", "").strip()
+        if len(reason) > BEYOND_REASON_LENGTH or has_control_characters(reason):
+            errors["beyond_reason"] = _(
+                "Keep the reason to one line of at most %(max)d characters.",
+                max=BEYOND_REASON_LENGTH,
+            )
         if not errors:
             try:
                 movements = services.pack_for_event(
-                    db.session, store, event, quantities, current_user
+                    db.session, store, event, quantities, current_user, beyond_stock_reason=reason
                 )
+            except services.NotEnoughStock as error:
+                db.session.rollback()
+                errors["form"] = error.message
+                # The confirmation (a reason) is asked for only once the levels were shown.
+                errors["beyond_reason"] = _("Say why the store's figure is wrong to pack anyway.")
+                for shortfall in error.shortfalls:
+                    errors[f"quantity-{shortfall.publication.id}"] = _(
+                        "Only %(held)d in %(store)s.", held=shortfall.held, store=error.store.name
+                    )
             except StallError as error:
                 db.session.rollback()
                 errors["form"] = error.message

@@ -1,6 +1,12 @@
-/* The sale screen, offline-capable: every tap becomes an operation with its own UUID, waits in
-   IndexedDB and is synced oldest first (on load, when the browser says it is online, and on
-   "Sync now"). The server records each UUID once, so sending a batch again is always safe.
+/* The sale screen, offline-capable: every tap shows on the screen at once and becomes an
+   operation with its own UUID that waits in IndexedDB. The queue is synced event by event, oldest
+   first, by itself: on load, when the network comes back, when the page is shown again, and on a
+   timer while anything waits (and on "Sync now"). The server records each UUID once, so sending
+   a batch again is always safe.
+   - An operation the server refuses (its answer names it) leaves the queue for the "not
+     recorded" list with the reason; it never holds up the others, nor another event's.
+   - No network, 503 or another server error: try again later, waiting longer each time. After
+     repeated server errors the operations go one at a time, to find the one that fails.
    No names or emails are ever written to the phone. Without JavaScript the forms still work. */
 (function () {
   "use strict";
@@ -10,6 +16,16 @@
 
   var DB_NAME = "stallapp-sales";
   var QUEUE = "queue";
+  // What the server refused, kept apart so the queue itself never changes shape.
+  var REFUSED_DB = "stallapp-sales-not-recorded";
+  var REFUSED = "entries";
+  // Waits between attempts after a failure: 2 s, 4 s, 8 s... at most a minute.
+  var FIRST_WAIT = 2000;
+  var LONGEST_WAIT = 60000;
+  // While anything waits and nothing failed, look again this often.
+  var POLL = 15000;
+  // Server errors in a row before the operations go one at a time.
+  var SPLIT_AFTER = 2;
   var PAGE_CACHE = "stallapp-sale-pages-v1";
   var BATCH = 50;
   var syncUrl = root.dataset.syncUrl;
@@ -17,6 +33,7 @@
   var statusBox = document.getElementById("sync-status");
   var syncBar = document.getElementById("sync-bar");
   var loginLink = document.getElementById("sync-login");
+  var sinceBox = document.getElementById("sync-since");
   var recent = document.getElementById("recent");
   var messageBox = null;
   var draining = false;
@@ -39,11 +56,11 @@
   }
 
   // IndexedDB -----------------------------------------------------------------------------
-  function openDb() {
+  function openDb(name, storeName, options) {
     return new Promise(function (resolve, reject) {
-      var request = indexedDB.open(DB_NAME, 1);
+      var request = indexedDB.open(name, 1);
       request.onupgradeneeded = function () {
-        request.result.createObjectStore(QUEUE, { keyPath: "seq", autoIncrement: true });
+        request.result.createObjectStore(storeName, options);
       };
       request.onsuccess = function () { resolve(request.result); };
       request.onerror = function () { reject(request.error); };
@@ -51,10 +68,18 @@
   }
 
   function withQueue(mode, action) {
-    return openDb().then(function (db) {
+    return withStore(DB_NAME, QUEUE, { keyPath: "seq", autoIncrement: true }, mode, action);
+  }
+
+  function withRefused(mode, action) {
+    return withStore(REFUSED_DB, REFUSED, { keyPath: "id" }, mode, action);
+  }
+
+  function withStore(name, storeName, options, mode, action) {
+    return openDb(name, storeName, options).then(function (db) {
       return new Promise(function (resolve, reject) {
-        var transaction = db.transaction(QUEUE, mode);
-        var request = action(transaction.objectStore(QUEUE));
+        var transaction = db.transaction(storeName, mode);
+        var request = action(transaction.objectStore(storeName));
         transaction.oncomplete = function () {
           db.close();
           resolve(request && "result" in request ? request.result : undefined);
@@ -94,14 +119,32 @@
     try { window.localStorage.setItem(key, value); } catch (error) { return; }
   }
 
+  // "10:42" today, "3 Dec, 10:42" on another day: when the oldest waiting sale was taken.
+  function shortTime(iso) {
+    var when = new Date(iso);
+    var lang = document.documentElement.lang || undefined;
+    var options = { hour: "2-digit", minute: "2-digit" };
+    if (when.toDateString() !== new Date().toDateString()) {
+      options.day = "numeric";
+      options.month = "short";
+    }
+    try { return when.toLocaleString(lang, options); } catch (error) { return when.toISOString(); }
+  }
+
   function showStatus(entries, state) {
+    if (state === undefined) state = stateOf(syncUrl);
     remember("stallapp-sales-waiting", String(entries.length));
     syncBar.hidden = false;
-    var waiting = entries.filter(function (entry) { return entry.url === syncUrl; }).length;
-    var message = waiting ? text("Waiting", waiting) : text("Synced");
-    if (state === "offline" && waiting) message += " · " + text("Offline");
-    if (state === "closed") message = text("Closed");
+    var mine = entries.filter(function (entry) { return entry.url === syncUrl; });
+    var message = mine.length ? text("Waiting", mine.length) : text("Synced");
+    if (state === "offline" && mine.length) message += " · " + text("Offline");
+    if (state === "trouble" && mine.length) message += " · " + text("Trouble");
     statusBox.textContent = message;
+    var oldest = mine.reduce(function (first, entry) {
+      return !first || entry.op.taken_at < first ? entry.op.taken_at : first;
+    }, null);
+    sinceBox.textContent = oldest ? text("Since").replace("{time}", shortTime(oldest)) : "";
+    sinceBox.hidden = !oldest;
     loginLink.hidden = state !== "login";
   }
 
@@ -179,6 +222,11 @@
     if (!line) return;
     line.classList.remove("is-pending");
     if (className) line.classList.add(className);
+    // Nothing to undo in the books: not recorded, or waiting for an organiser.
+    if (className === "is-refused" || className === "is-held") {
+      var undo = line.querySelector("button");
+      if (undo) undo.remove();
+    }
     var state = line.querySelector(".recent-state");
     if (!state) {
       state = document.createElement("em");
@@ -200,11 +248,13 @@
       if (value) op[name] = value;
     }
     if (type === "sale" || type === "giveaway") {
-      op.publication_id = Number(form.dataset.publicationId);
-      op.quantity = Math.max(1, parseInt(data.get("quantity") || "1", 10) || 1);
-      entry.publicationId = form.dataset.publicationId;
+      var picked = form.querySelector("select[name=publication_id]");
+      var title = picked ? picked.options[picked.selectedIndex].text : form.dataset.title;
+      op.publication_id = Number(data.get("publication_id"));
+      op.quantity = parseInt(data.get("quantity") || "1", 10);
+      entry.publicationId = String(op.publication_id);
       entry.quantity = op.quantity;
-      entry.label = (type === "sale" ? text("Sold") : text("Given")) + " " + op.quantity + " × " + form.dataset.title;
+      entry.label = (type === "sale" ? text("Sold") : text("Given")) + " " + op.quantity + " × " + title;
     } else if (type === "donation") {
       entry.label = text("Donation") + " " + (data.get("amount") || "") + " " + (data.get("currency") || "");
     } else {
@@ -223,14 +273,19 @@
     return entry;
   }
 
+  // The sale shows on the screen first (its line and the copies left), then it is stored and
+  // sent: a tap never waits for IndexedDB or the network.
   function record(form, submitter) {
     if (!form.checkValidity()) { form.reportValidity(); return; }
     var entry = operationFrom(form, submitter);
-    enqueue(entry).then(function () {
-      addLine(entry);
-      resetForm(form);
-      return refresh().then(drain);
-    });
+    addLine(entry);
+    known.push(entry);
+    showLevels(null, known);
+    resetForm(form);
+    setTimeout(function () {
+      showStatus(known);
+      enqueue(entry).then(function () { return drain(); });
+    }, 0);
   }
 
   function resetForm(form) {
@@ -262,20 +317,136 @@
       entry.quantity = -Number(targetLine.dataset.quantity || 0);
     }
     // An undone sale that is still waiting simply leaves the count of pending copies.
-    enqueue(entry).then(function () {
-      if (button) button.remove();
-      setLineState(target, text("Undone"), "is-undone");
-      return refresh().then(drain);
+    if (button) button.remove();
+    setLineState(target, text("Undone"), "is-undone");
+    known.push(entry);
+    showLevels(null, known);
+    showStatus(known);
+    enqueue(entry).then(function () { return drain(); });
+  }
+
+  // Not recorded ---------------------------------------------------------------------------
+  function refusedEntries() {
+    return withRefused("readonly", function (store) { return store.getAll(); });
+  }
+
+  // Move entries out of the queue into the "not recorded" list, with why and what to do.
+  function setAside(entries, reason, advice, canRetry) {
+    if (!entries.length) return Promise.resolve();
+    return withRefused("readwrite", function (store) {
+      entries.forEach(function (entry) {
+        store.put({
+          id: entry.id, url: entry.url, label: entry.label, entry: entry, reason: reason,
+          advice: advice, canRetry: canRetry, at: new Date().toISOString(),
+        });
+      });
+      return null;
+    }).then(function () {
+      entries.forEach(function (entry) {
+        delete subscribers[entry.id];
+        setLineState(entry.id, text("Refused"), "is-refused");
+      });
+      return dequeue(entries.map(function (entry) { return entry.seq; }));
+    }).then(showNotRecorded);
+  }
+
+  function showNotRecorded() {
+    var section = document.getElementById("not-recorded");
+    var list = document.getElementById("not-recorded-list");
+    if (!section || !list) return Promise.resolve();
+    return refusedEntries().then(function (all) {
+      var mine = all.filter(function (item) { return item.url === syncUrl; });
+      list.textContent = "";
+      mine.sort(function (a, b) { return a.at < b.at ? -1 : 1; }).forEach(function (item) {
+        list.appendChild(notRecordedLine(item));
+      });
+      section.hidden = mine.length === 0;
     });
+  }
+
+  function notRecordedLine(item) {
+    var line = document.createElement("li");
+    line.className = "recent-line is-refused";
+    line.dataset.refusedId = item.id;
+    var what = document.createElement("span");
+    what.className = "recent-what";
+    var label = document.createElement("strong");
+    label.textContent = item.label;
+    var reason = document.createElement("span");
+    reason.className = "refused-reason";
+    reason.textContent = item.reason;
+    var advice = document.createElement("span");
+    advice.className = "hint";
+    advice.textContent = item.advice;
+    what.appendChild(label);
+    what.appendChild(reason);
+    what.appendChild(advice);
+    line.appendChild(what);
+    var actions = document.createElement("span");
+    actions.className = "refused-actions";
+    if (item.canRetry) actions.appendChild(refusedButton(text("TryAgain"), "button-secondary", function () { retry(item); }));
+    actions.appendChild(refusedButton(text("Dismiss"), "button-danger", function () { dismiss(item); }));
+    line.appendChild(actions);
+    return line;
+  }
+
+  function refusedButton(label, kind, action) {
+    var button = document.createElement("button");
+    button.type = "button";
+    button.className = "button button-small " + kind;
+    button.textContent = label;
+    button.addEventListener("click", action);
+    return button;
+  }
+
+  function forget(item) {
+    return withRefused("readwrite", function (store) { store.delete(item.id); return null; });
+  }
+
+  // Back into the queue under the same id: the server still records it at most once.
+  function retry(item) {
+    var entry = item.entry;
+    delete entry.seq;
+    forget(item).then(function () { return enqueue(entry); }).then(function () {
+      addLine(entry);
+      return showNotRecorded();
+    }).then(function () { return drain(true); });
+  }
+
+  function dismiss(item) {
+    forget(item).then(showNotRecorded);
   }
 
   // Syncing -------------------------------------------------------------------------------
   function LoginNeeded() {}
 
+  // Per event (its sync URL): how syncing it goes, so one event's trouble never stops another.
+  var trouble = {};
+  var timer = null;
+
+  function troubleOf(url) {
+    if (!trouble[url]) trouble[url] = { state: "ok", failures: 0, nextTry: 0, single: false, failedId: null, failedTimes: 0 };
+    return trouble[url];
+  }
+
+  function stateOf(url) {
+    if (loginNeeded) return "login";
+    if (navigator.onLine === false) return "offline";
+    return trouble[url] ? trouble[url].state : "ok";
+  }
+
+  function waitLonger(t, retryAfterSeconds) {
+    t.failures += 1;
+    var wait = Math.min(LONGEST_WAIT, FIRST_WAIT * Math.pow(2, t.failures - 1));
+    if (retryAfterSeconds > 0) wait = Math.max(wait, Math.min(retryAfterSeconds * 1000, 5 * LONGEST_WAIT));
+    t.nextTry = Date.now() + wait;
+  }
+
   function freshToken() {
     return fetch(tokenUrl, { credentials: "same-origin", redirect: "manual", headers: { Accept: "application/json" } })
       .then(function (response) {
-        if (response.type === "opaqueredirect" || response.status === 401 || !response.ok) throw new LoginNeeded();
+        if (response.type === "opaqueredirect" || response.status === 401) throw new LoginNeeded();
+        if (!response.ok) throw new Error("token: " + response.status);
         return response.json();
       })
       .then(function (body) { return body.csrf_token; });
@@ -296,9 +467,17 @@
     });
   }
 
-  function applyResults(results) {
+  function readJson(response) {
+    return response.json().catch(function () { return {}; });
+  }
+
+  // A 200: every operation has its own answer (done, held for an organiser, or refused).
+  function applyResults(results, batch) {
     var lastWarning = null;
     var lastMessage = null;
+    var refused = [];
+    var byId = {};
+    batch.forEach(function (entry) { byId[entry.id] = entry; });
     results.forEach(function (result) {
       delete subscribers[result.id];
       if (result.status === "done") {
@@ -307,13 +486,110 @@
         if (result.undone_sale_id !== undefined) return;
         var line = lineFor(result.id);
         if (line && !line.classList.contains("is-undone")) setLineState(result.id, "", null);
-      } else {
-        setLineState(result.id, text("Refused") + ": " + result.message, "is-refused");
+      } else if (result.status === "held") {
+        setLineState(result.id, text("Held"), "is-held");
+        lastMessage = result.message;
+      } else if (byId[result.id]) {
+        byId[result.id].reason = result.message;
+        refused.push(byId[result.id]);
         lastWarning = result.message;
       }
     });
     if (lastWarning) say(lastWarning, true);
     else if (lastMessage) say(lastMessage, false);
+    var settled = batch.filter(function (entry) { return refused.indexOf(entry) < 0; });
+    return Promise.all(refused.map(function (entry) {
+      return setAside([entry], entry.reason, text("AdviceRefused"), false);
+    })).then(function () { return dequeue(settled.map(function (entry) { return entry.seq; })); });
+  }
+
+  // Send one event's waiting operations until none is left or something stops it.
+  function syncEvent(url, progress) {
+    var t = troubleOf(url);
+    if (Date.now() < t.nextTry) return Promise.resolve();
+    return queued().then(function (entries) {
+      var mine = entries.filter(function (entry) { return entry.url === url; });
+      if (!mine.length) {
+        t.single = false;
+        t.failures = 0;
+        t.state = "ok";
+        return null;
+      }
+      var batch = t.single ? mine.slice(0, 1) : mine.slice(0, BATCH);
+      return freshToken().then(function (token) { return send(batch, token); }).then(function (response) {
+        return answered(url, t, batch, mine, response, progress);
+      }, function (error) {
+        if (error instanceof LoginNeeded) throw error;
+        t.state = "offline";
+        waitLonger(t, 0);
+        return null;
+      });
+    });
+  }
+
+  function answered(url, t, batch, mine, response, progress) {
+    var status = response.status;
+    if (response.type === "opaqueredirect" || status === 401) throw new LoginNeeded();
+    if (status === 200) {
+      return readJson(response).then(function (body) {
+        t.failures = 0;
+        t.state = "ok";
+        progress.synced = true;
+        return applyResults(body.results || [], batch).then(function () {
+          if (url === syncUrl) {
+            var rest = mine.filter(function (entry) { return batch.indexOf(entry) < 0; });
+            showLevels(body.levels, rest);
+            showTotals(body.totals);
+          }
+          return syncEvent(url, progress);
+        });
+      });
+    }
+    if (status >= 400 && status < 500 && status !== 408 && status !== 429) {
+      // Refused: the answer names the operations at fault, or the batch is split to find them.
+      return readJson(response).then(function (body) {
+        if (typeof body.error !== "string") {
+          // Not the sync API's answer (an expired form token, a page in between): try later.
+          t.state = "trouble";
+          waitLonger(t, 0);
+          return null;
+        }
+        var named = body.operations || (body.operation ? [body.operation] : []);
+        var bad = batch.filter(function (entry) { return named.indexOf(entry.id) >= 0; });
+        var reason = body.error;
+        if (!bad.length && batch.length > 1) {
+          t.single = true;
+          return syncEvent(url, progress);
+        }
+        if (!bad.length) bad = batch;
+        var advice = status === 409 ? text("AdviceRefused") : text("AdviceBad");
+        say(reason, true);
+        return setAside(bad, reason, advice, false).then(function () { return syncEvent(url, progress); });
+      });
+    }
+    // The server is down or failing: wait and try again; on repeated plain errors, one at a time.
+    t.state = "trouble";
+    var retryAfter = parseInt(response.headers.get("Retry-After") || "0", 10) || 0;
+    if (status === 500 || (status > 503 && status < 600) || status === 502) {
+      if (batch.length > 1 && t.failures + 1 >= SPLIT_AFTER) {
+        t.single = true;
+        t.failures = 0;
+        return syncEvent(url, progress);
+      }
+      if (batch.length === 1 && t.single) {
+        t.failedTimes = t.failedId === batch[0].id ? t.failedTimes + 1 : 1;
+        t.failedId = batch[0].id;
+        if (t.failedTimes >= SPLIT_AFTER) {
+          t.failedTimes = 0;
+          t.failures = 0;
+          return setAside(batch, text("ServerFailed"), text("AdviceServer"), true).then(function () {
+            return syncEvent(url, progress);
+          });
+        }
+      }
+    }
+    waitLonger(t, retryAfter);
+    return null;
   }
 
   function rememberPage() {
@@ -326,7 +602,12 @@
     }).catch(function () { return null; });
   }
 
-  function drain() {
+  var loginNeeded = false;
+
+  // Sync every event that has something waiting, one after the other; ``now`` forgets the
+  // waits (the network came back, or the member asked).
+  function drain(now) {
+    if (now === true) Object.keys(trouble).forEach(function (url) { trouble[url].nextTry = 0; });
     if (draining) {
       // Something was queued while a drain was finishing: go round once more afterwards.
       drainAgain = true;
@@ -334,60 +615,49 @@
     }
     draining = true;
     drainAgain = false;
-    var state = "ok";
-    var synced = false;
-    function step() {
-      return queued().then(function (entries) {
-        if (!entries.length) return null;
-        var url = entries[0].url;
-        var batch = entries.filter(function (entry) { return entry.url === url; }).slice(0, BATCH);
-        return freshToken().then(function (token) { return send(batch, token); }).then(function (response) {
-          if (response.type === "opaqueredirect") throw new LoginNeeded();
-          if (response.status === 200) {
-            return response.json().then(function (body) {
-              applyResults(body.results);
-              synced = true;
-              if (url === syncUrl) {
-                showLevels(body.levels, entries.filter(function (e) { return batch.indexOf(e) < 0; }));
-                showTotals(body.totals);
-              }
-              return dequeue(batch.map(function (entry) { return entry.seq; })).then(step);
-            });
-          }
-          if (response.status === 400 || response.status === 409) {
-            return response.json().then(function (body) {
-              var bad = body.operations || (body.operation ? [body.operation] : []);
-              if (!bad.length) throw new Error("refused");
-              bad.forEach(function (id) { setLineState(id, text("Refused") + ": " + body.error, "is-refused"); });
-              say(body.error, true);
-              var seqs = batch.filter(function (e) { return bad.indexOf(e.id) >= 0; }).map(function (e) { return e.seq; });
-              return dequeue(seqs).then(step);
-            });
-          }
-          if (response.status === 403) { state = "closed"; return null; }
-          throw new Error("server answered " + response.status);
-        });
-      });
-    }
-    return step()
-      .catch(function (error) {
-        state = error instanceof LoginNeeded ? "login" : "offline";
-        // Subscriber details live only in this page's memory: say so before they are lost.
-        if (Object.keys(subscribers).length) say(text("SubscriberKept"), true);
-      })
-      .then(function () { return synced && state === "ok" ? rememberPage() : null; })
-      .then(function () { draining = false; return queued(); })
+    clearTimeout(timer);
+    loginNeeded = false;
+    var progress = { synced: false };
+    return queued().then(function (entries) {
+      var urls = [];
+      entries.forEach(function (entry) { if (urls.indexOf(entry.url) < 0) urls.push(entry.url); });
+      return urls.reduce(function (chain, url) {
+        return chain.then(function () { return syncEvent(url, progress); });
+      }, Promise.resolve());
+    }).catch(function (error) {
+      if (error instanceof LoginNeeded) loginNeeded = true;
+      // Subscriber details live only in this page's memory: say so before they are lost.
+      if (Object.keys(subscribers).length) say(text("SubscriberKept"), true);
+    })
+      .then(function () { return progress.synced && stateOf(syncUrl) === "ok" ? rememberPage() : null; })
+      .then(function () { draining = false; return refresh(); })
       .then(function (entries) {
-        showStatus(entries, state);
-        if (drainAgain && state === "ok") return drain();
+        if (drainAgain && !loginNeeded) return drain();
+        schedule(entries);
         return null;
       });
   }
 
+  // While anything waits, come back by ourselves: at the next allowed try, or every POLL.
+  function schedule(entries) {
+    clearTimeout(timer);
+    if (!entries.length || loginNeeded) return;
+    var now = Date.now();
+    var wait = POLL;
+    entries.forEach(function (entry) {
+      var t = troubleOf(entry.url);
+      if (t.nextTry > now) wait = Math.min(wait, t.nextTry - now);
+    });
+    timer = setTimeout(function () { drain(); }, Math.max(500, wait));
+  }
+
+  var known = [];
+
   function refresh() {
     return queued().then(function (entries) {
+      known = entries;
       showLevels(null, entries);
-      showStatus(entries, navigator.onLine === false ? "offline" : "ok");
+      showStatus(entries);
       return entries;
     });
   }
@@ -403,8 +673,47 @@
       queueUndo(form.dataset.undo, form);
     }
   });
-  document.getElementById("sync-now").addEventListener("click", function () { drain(); });
-  window.addEventListener("online", function () { drain(); });
+  document.getElementById("sync-now").addEventListener("click", function () { drain(true); });
+  window.addEventListener("online", function () { drain(true); });
+  window.addEventListener("offline", function () { showStatus(known, "offline"); });
+  document.addEventListener("visibilitychange", function () {
+    if (document.visibilityState === "visible") drain(true);
+  });
+
+  // The picker of every title: typing filters its list (without JavaScript the list alone works).
+  var search = document.getElementById("title-search");
+  var picker = document.getElementById("title-picker");
+  if (search && picker) {
+    var groups = Array.prototype.map.call(picker.children, function (group) {
+      return { node: group, options: Array.prototype.slice.call(group.children) };
+    });
+    document.getElementById("title-search-field").hidden = false;
+    search.addEventListener("input", function () {
+      var words = search.value.toLowerCase().split(/\s+/).filter(Boolean);
+      var first = null;
+      picker.textContent = "";
+      groups.forEach(function (group) {
+        group.node.textContent = "";
+        group.options.forEach(function (option) {
+          var name = option.text.toLowerCase();
+          if (words.every(function (word) { return name.indexOf(word) >= 0; })) {
+            group.node.appendChild(option);
+            if (!first) first = option;
+          }
+        });
+        if (group.node.children.length) picker.appendChild(group.node);
+      });
+      if (first) first.selected = true;
+    });
+  }
+
+  // Ask the browser to keep this site's storage under pressure, so the queue is never evicted
+  // (granted at once to an installed app; elsewhere the browser decides from how it is used).
+  if (navigator.storage && navigator.storage.persist) {
+    navigator.storage.persisted().then(function (kept) {
+      return kept || navigator.storage.persist();
+    }).catch(function () { return false; });
+  }
 
   if ("serviceWorker" in navigator) {
     navigator.serviceWorker.register(root.dataset.workerUrl, { scope: "/" }).catch(function () { return null; });
@@ -434,7 +743,7 @@
       }
     });
     return refresh();
-  }).then(function () {
+  }).then(showNotRecorded).then(function () {
     return rememberPage();
   }).then(drain);
 })();

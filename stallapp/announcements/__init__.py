@@ -1,0 +1,1 @@
+"""Announcements: an organiser writes to the group's mailing list."""
