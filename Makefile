@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 FLASK := $(BIN)/flask --app stallapp
 TRANSLATIONS := stallapp/translations
 
-.PHONY: run install install-test test lint format messages translations clean
+.PHONY: run install install-test test lint format messages translations clean bench guide
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -52,6 +52,16 @@ format: $(VENV)/.installed-test
 
 test: install-test lint
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+## Retake the user guide's screenshots (docs/guide/images) from the demo data at phone width.
+guide: install-test
+	UPDATE_GUIDE=1 $(BIN)/python -m pytest -q tests/test_browser_guide.py
+
+## Measure the pages against a trivial Flask app, on SQLite then PostgreSQL (BENCH_DATABASE_URL);
+## QUICK=1 for a smaller data set and short runs (about a minute for both).
+bench: install-test
+	$(BIN)/python -m bench.run --database sqlite $(if $(QUICK),--quick)
+	$(BIN)/python -m bench.run --database postgresql $(if $(QUICK),--quick)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

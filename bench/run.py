@@ -2,11 +2,14 @@
 
     .venv/bin/python -m bench.run                       # SQLite, the full data set
     .venv/bin/python -m bench.run --database postgresql # PostgreSQL at $BENCH_DATABASE_URL
-    .venv/bin/python -m bench.run --lines 10000 --events 100 --titles 50   # a quick look
+    .venv/bin/python -m bench.run --quick               # about a minute: a smaller set
+    make bench                                          # both databases (QUICK=1: quick)
 
-For each page — the event report, the group report, the sale screen, a sale POST and the
-trivial ``/healthz`` of the same app — it prints requests per second and p50 / p95 / p99
-latency at 1 and 20 concurrent clients, and the ratio of each page's rate to ``/healthz``'s.
+For each page — the public event page, group page, catalogue and calendar feed (as a browser
+asks for them, gzip accepted), the event report, the group report, the sale screen, a sale
+POST, and ``/healthz`` of the same app — it prints requests per second and p50 / p95 / p99
+latency at 1 and 20 concurrent clients, and the ratio of each page's rate to that of a
+trivial Flask app (``bench/trivial.py``, served the same way) and to ``/healthz``'s.
 The load generator is threads with ``http.client`` against 127.0.0.1 only, and every
 measurement is bounded by a number of requests and a number of seconds.
 """
@@ -34,6 +37,9 @@ from urllib.parse import urlencode
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/bench_reports"
 HOST = "127.0.0.1"
+TRIVIAL = "trivial Flask app"
+#: What a browser sends that changes the answer: it takes gzip (over plain HTTP, not brotli).
+BROWSER = {"Accept-Encoding": "gzip, deflate"}
 
 
 # Loading ------------------------------------------------------------------------------------
@@ -46,6 +52,7 @@ class Target:
     password: str
     report_event_id: int
     stall_event_id: int
+    stall_event_code: str
     publication_id: int
 
 
@@ -134,6 +141,7 @@ def load(database_url: str, sizes: dict) -> Target:
             password=password,
             report_event_id=history.event_ids[-1],
             stall_event_id=stall.id,
+            stall_event_code=stall.public_code,
             publication_id=titles[0].id,
         )
 
@@ -147,8 +155,10 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-def serve(database_url: str, port: int, workers: int) -> subprocess.Popen:
-    """Start gunicorn on ``wsgi:app`` as production does, configured by the environment."""
+def serve(
+    database_url: str, port: int, workers: int, application: str = "wsgi:app"
+) -> subprocess.Popen:
+    """Start gunicorn on ``application`` as production does, configured by the environment."""
     gunicorn = shutil.which("gunicorn", path=str(Path(sys.executable).parent)) or "gunicorn"
     environment = {
         **os.environ,
@@ -166,16 +176,17 @@ def serve(database_url: str, port: int, workers: int) -> subprocess.Popen:
             f"{HOST}:{port}",
             "--log-level",
             "warning",
-            "wsgi:app",
+            application,
         ],
         cwd=ROOT,
         env=environment,
         start_new_session=True,
     )
     deadline = time.monotonic() + 30
+    probe = "/" if application.startswith("bench.trivial") else "/healthz"
     while time.monotonic() < deadline:
         try:
-            status, _headers, _body = request(port, "GET", "/healthz")
+            status, _headers, _body = request(port, "GET", probe)
             if status == 200:
                 return process
         except OSError:
@@ -195,9 +206,16 @@ def stop(process: subprocess.Popen) -> None:
 # Load generation ----------------------------------------------------------------------------
 
 
-def request(port: int, method: str, path: str, body: str | None = None, cookie: str = ""):
+def request(
+    port: int,
+    method: str,
+    path: str,
+    body: str | None = None,
+    cookie: str = "",
+    extra: dict | None = None,
+):
     connection = http.client.HTTPConnection(HOST, port, timeout=60)
-    headers = {"Host": f"{HOST}:{port}"}
+    headers = {"Host": f"{HOST}:{port}", **(extra or {})}
     if cookie:
         headers["Cookie"] = cookie
     if body is not None:
@@ -208,6 +226,14 @@ def request(port: int, method: str, path: str, body: str | None = None, cookie: 
         return response.status, response.headers, response.read()
     finally:
         connection.close()
+
+
+def get_without_cookie(port: int, path: str):
+    def run() -> bool:
+        status, _headers, _body = request(port, "GET", path, extra=BROWSER)
+        return status == 200
+
+    return run
 
 
 def csrf_in(page: bytes) -> str:
@@ -303,6 +329,32 @@ def scenarios(port: int, target: Target, cookie: str):
 
         return run
 
+    def read(path: str):
+        """A reader's browser: no cookie, gzip accepted."""
+
+        def run() -> bool:
+            status, _headers, _body = request(port, "GET", path, extra=BROWSER)
+            return status == 200
+
+        return run
+
+    public = {
+        "public event page": f"/e/{target.stall_event_code}",
+        "public group page": f"/g/{slug}",
+        "public catalogue": f"/g/{slug}/publications",
+        "public .ics feed": f"/g/{slug}/events.ics",
+    }
+    for name, path in public.items():
+        _status, headers, body = request(port, "GET", path, extra=BROWSER)
+        revalidated, _headers, _body = request(
+            port, "GET", path, extra={**BROWSER, "If-None-Match": headers.get("ETag", "")}
+        )
+        print(
+            f"  {name}: {len(body) / 1024:.1f} KB as sent ({headers.get('Content-Encoding')}), "
+            f"cookie: {'yes' if headers.get('Set-Cookie') else 'no'}, "
+            f"Cache-Control: {headers.get('Cache-Control')}, again with its ETag: {revalidated}"
+        )
+
     def sell() -> bool:
         body = urlencode(
             {
@@ -318,7 +370,8 @@ def scenarios(port: int, target: Target, cookie: str):
         return status == 302
 
     return [
-        ("healthz (trivial)", get("/healthz")),
+        ("healthz", get("/healthz")),
+        *[(name, read(path)) for name, path in public.items()],
         ("event report", get(f"/groups/{slug}/reports/events/{target.report_event_id}")),
         ("group report (a year)", get(f"/groups/{slug}/reports")),
         ("sale screen", get(screen)),
@@ -327,18 +380,23 @@ def scenarios(port: int, target: Target, cookie: str):
 
 
 def print_table(results: list[Result]) -> None:
-    baseline = {r.clients: r.rate for r in results if r.name.startswith("healthz")}
+    trivial = {r.clients: r.rate for r in results if r.name == TRIVIAL}
+    healthz = {r.clients: r for r in results if r.name == "healthz"}
     print()
     print(
         f"{'page':<24}{'clients':>8}{'requests':>10}{'errors':>8}{'req/s':>9}"
-        f"{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}{'vs healthz':>12}"
+        f"{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}{'vs trivial':>12}{'vs healthz':>12}"
+        f"{'p95/healthz':>13}"
     )
     for r in results:
-        ratio = r.rate / baseline[r.clients] if baseline.get(r.clients) else 0
+        base = healthz.get(r.clients)
+        versus_trivial = r.rate / trivial[r.clients] if trivial.get(r.clients) else 0
+        versus_healthz = r.rate / base.rate if base and base.rate else 0
+        p95_ratio = r.percentile(0.95) / base.percentile(0.95) if base else 0
         print(
             f"{r.name:<24}{r.clients:>8}{r.requests:>10}{r.errors:>8}{r.rate:>9.1f}"
             f"{r.percentile(0.50):>9.1f}{r.percentile(0.95):>9.1f}{r.percentile(0.99):>9.1f}"
-            f"{ratio:>11.3f}x"
+            f"{versus_trivial:>11.3f}x{versus_healthz:>11.3f}x{p95_ratio:>12.2f}x"
         )
 
 
@@ -355,7 +413,13 @@ def main(argv=None) -> None:
     parser.add_argument("--requests", type=int, default=300, help="most requests per run")
     parser.add_argument("--seconds", type=float, default=20, help="most seconds per run")
     parser.add_argument("--clients", default="1,20", help="concurrency levels, comma-separated")
+    parser.add_argument(
+        "--quick", action="store_true", help="about a minute: a tenth of the data, short runs"
+    )
     args = parser.parse_args(argv)
+    if args.quick:
+        args.events, args.titles, args.lines = 100, 50, 10_000
+        args.requests, args.seconds = 200, 2.5
 
     workdir = Path(tempfile.mkdtemp(prefix="stallapp-bench-"))
     if args.database == "sqlite":
@@ -366,13 +430,25 @@ def main(argv=None) -> None:
     sizes = {"events": args.events, "titles": args.titles, "lines": args.lines}
     target = load(database_url, sizes)
 
+    levels = [int(c) for c in args.clients.split(",")]
+    results = []
+    port = free_port()
+    # The trivial app first, alone on the machine, as stallapp will be after it.
+    server = serve(database_url, port, args.workers, "bench.trivial:app")
+    try:
+        for clients in levels:
+            page = get_without_cookie(port, "/")
+            page()
+            results.append(measure(TRIVIAL, clients, page, args.requests, args.seconds))
+            print(f"  {TRIVIAL} × {clients}: {results[-1].rate:.1f} req/s", flush=True)
+    finally:
+        stop(server)
     port = free_port()
     server = serve(database_url, port, args.workers)
     try:
         cookie = log_in(port, target)
-        results = []
         for name, make_request in scenarios(port, target, cookie):
-            for clients in [int(c) for c in args.clients.split(",")]:
+            for clients in levels:
                 make_request()  # warm the workers' caches
                 results.append(measure(name, clients, make_request, args.requests, args.seconds))
                 print(f"  {name} × {clients}: {results[-1].rate:.1f} req/s", flush=True)

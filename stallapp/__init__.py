@@ -55,6 +55,8 @@ def create_app(test_config: dict | None = None) -> Flask:
     register_input_guard(app)
     register_security_headers(app)
     register_template_helpers(app)
+    register_mail_delivery(app)
+    register_caching_and_compression(app)
     return app
 
 
@@ -147,16 +149,37 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(announcement_views.bp)
     app.register_blueprint(outbox_views.bp)
 
+    from stallapp.network import views as network_views
+    from stallapp.public import feeds as public_feeds
+    from stallapp.public import network as public_network
+
+    app.register_blueprint(network_views.bp)
+    app.register_blueprint(public_network.bp)
+    app.register_blueprint(public_feeds.bp)
+
 
 def register_cli(app: Flask) -> None:
     from stallapp.cli import commands
 
     for command in commands:
         app.cli.add_command(command)
+
+
+def register_mail_delivery(app: Flask) -> None:
     from stallapp.outbox.worker import register_terminal_delivery
 
     # `make run` without SMTP: the dev server prints the mail (see stallapp.outbox.worker).
     register_terminal_delivery(app)
+
+
+def register_caching_and_compression(app: Flask) -> None:
+    from stallapp.caching import register_conditional_answers
+    from stallapp.compression import register_compression
+    from stallapp.static_files import register_static_files
+
+    register_static_files(app)
+    register_conditional_answers(app)
+    register_compression(app)
 
 
 def register_errorhandlers(app: Flask) -> None:
@@ -179,11 +202,12 @@ def register_template_helpers(app: Flask) -> None:
     from stallapp.events.display import register_template_helpers as register_event_helpers
     from stallapp.extensions import db
     from stallapp.money import format_money
-    from stallapp.text import plain_text_to_html
+    from stallapp.text import meta_description, plain_text_to_html
 
     app.jinja_env.globals["format_money"] = format_money
     # Plain text typed by organisers: escaped, line breaks kept, http(s) links clickable.
     app.jinja_env.filters["linkify"] = plain_text_to_html
+    app.jinja_env.filters["meta_description"] = meta_description
     register_event_helpers(app)
 
     @app.context_processor

@@ -35,7 +35,7 @@ class DefaultConfig:
 
     BABEL_DEFAULT_LOCALE = "en"
     BABEL_DEFAULT_TIMEZONE = "UTC"
-    LANGUAGES = ("en", "fr")
+    LANGUAGES = ("en", "fr", "it")
 
     RATELIMIT_STORAGE_URI = "memory://"
     RATELIMIT_HEADERS_ENABLED = False
@@ -123,6 +123,14 @@ BOOLEAN_ENVIRONMENT_KEYS = {
     "MAIL_USE_SSL": "MAIL_USE_SSL",
     "MAIL_TO_TERMINAL": "MAIL_TO_TERMINAL",
 }
+#: Durations given in the environment in seconds (``MAIL_GIVE_UP_AFTER=86400``).
+DURATION_ENVIRONMENT_KEYS = {
+    "MAIL_RETRY_FIRST": "MAIL_RETRY_FIRST",
+    "MAIL_RETRY_MAX": "MAIL_RETRY_MAX",
+    "MAIL_GIVE_UP_AFTER": "MAIL_GIVE_UP_AFTER",
+    "MAIL_SEND_LEASE": "MAIL_SEND_LEASE",
+    "MAIL_KEEP_SENT": "MAIL_KEEP_SENT",
+}
 TRUE_WORDS = frozenset({"1", "true", "yes", "on"})
 FALSE_WORDS = frozenset({"0", "false", "no", "off"})
 
@@ -152,6 +160,9 @@ def from_environment() -> dict:
     for variable, key in BOOLEAN_ENVIRONMENT_KEYS.items():
         if os.environ.get(variable):
             settings[key] = parse_boolean(variable, os.environ[variable])
+    for variable, key in DURATION_ENVIRONMENT_KEYS.items():
+        if os.environ.get(variable):
+            settings[key] = timedelta(seconds=int(os.environ[variable]))
     if os.environ.get("TRUSTED_HOSTS"):
         # Comma-separated; a name starting with a dot also accepts its subdomains.
         hosts = [host.strip() for host in os.environ["TRUSTED_HOSTS"].split(",")]

@@ -189,7 +189,7 @@ def _refuse_unlocked_writes(engine: sa.Engine) -> None:
 
     @sa.event.listens_for(engine, "before_cursor_execute")
     def check_write_lock(conn, cursor, statement, parameters, context, executemany) -> None:
-        # Only requests being dispatched: not a test's or a command's test_request_context().
+        # Only requests being dispatched, not a request context a test or command pushed.
         if not has_request_context() or not g.get("write_lock_decided"):
             return
         if not statement.lstrip().upper().startswith(WRITE_STATEMENTS):

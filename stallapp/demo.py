@@ -13,6 +13,7 @@ from stallapp.database import utcnow
 from stallapp.events import services as event_services
 from stallapp.events.models import Event, EventKind, EventSeries
 from stallapp.events.series import Frequency, SeriesRule
+from stallapp.network import services as network
 from stallapp.qr.demo import load_demo_qr_codes
 from stallapp.reports.demo import load_demo_reports
 from stallapp.rota import services as rota
@@ -44,6 +45,13 @@ DEMO_GROUPS = [
         currency="CAD",
         language="fr",
     ),
+    services.GroupSettings(
+        name="PCInt – Battaglia Comunista",
+        slug="italia",
+        timezone="Europe/Rome",
+        currency="EUR",
+        language="it",
+    ),
 ]
 
 DEMO_USERS = [
@@ -58,6 +66,7 @@ DEMO_USERS = [
     ("member@example.org", "Max Member", False, {"uk": Role.MEMBER}),
     ("nyc.organiser@example.org", "Nia Organiser", False, {"nyc": Role.ORGANISER}),
     ("montreal.organiser@example.org", "Mathieu Organisateur", False, {"montreal": Role.ORGANISER}),
+    ("italia.organiser@example.org", "Giulia Organizzatrice", False, {"italia": Role.ORGANISER}),
 ]
 
 DEMO_LOGINS = [
@@ -93,6 +102,21 @@ def load_demo_data(session: Session) -> None:
     load_demo_reports(
         session, groups, services.find_user_by_email(session, "organiser@example.org")
     )
+    load_demo_network(session, groups)
+
+
+def load_demo_network(session: Session, groups: dict[str, Group]) -> None:
+    """Put every demo group on the network pages and name the site, unless already set."""
+    for slug, group in groups.items():
+        if network.public_page_settings(session, group) is None:
+            network.save_public_page_settings(
+                session,
+                group,
+                listed_on_network=True,
+                embed_origins=DEMO_EMBED_ORIGINS.get(slug, ""),
+            )
+    if not network.site_settings(session).name:
+        network.save_site_settings(session, name=DEMO_SITE_NAME, intro=DEMO_SITE_INTRO)
 
 
 @dataclass(frozen=True)
@@ -109,6 +133,8 @@ class DemoEvent:
     address: str
     postcode: str
     description: str
+    online_url: str = ""
+    registration_required: bool = False
 
 
 #: From the groups' public pages; their days are moved relative to the day the demo is loaded.
@@ -161,7 +187,45 @@ DEMO_EVENTS = [
         "H3J 1K8",
         "Klasbatalo tiendra une table devant le salon du livre anarchiste.",
     ),
+    DemoEvent(
+        "nyc",
+        "IWG online meeting: state capitalism in the USSR",
+        2,
+        time(19, 0),
+        time(20, 30),
+        EventKind.ONLINE_MEETING,
+        "",
+        "",
+        "",
+        "IWG online meeting on state capitalism in the USSR. Register to get the link.",
+        # Kept private (the default): registrants get it by email and on their own page.
+        online_url="https://meet.example.org/iwg-state-capitalism",
+        registration_required=True,
+    ),
+    DemoEvent(
+        "italia",
+        "Volantinaggio alla manifestazione per la Palestina",
+        2,
+        time(15, 0),
+        time(18, 0),
+        EventKind.INTERVENTION,
+        "Piazza della Santissima Annunziata",
+        "Firenze",
+        "50122",
+        "Il PCInt distribuirà il suo volantino sulla situazione in Palestina, in italiano e in "
+        "inglese.",
+    ),
 ]
+
+#: The installation's name and the text of its network page, and the sites that may frame a
+#: group's lists (the ICT's own site for the UK group).
+DEMO_SITE_NAME = "Internationalist Communist Tendency"
+DEMO_SITE_INTRO = (
+    "Stalls, public meetings and publications of the groups of the Internationalist Communist "
+    "Tendency: the CWO in the UK, the IWG in the USA, Klasbatalo in Montreal and the PCInt in "
+    "Italy. Each event is shown in its own time zone."
+)
+DEMO_EMBED_ORIGINS = {"uk": "https://www.leftcom.org"}
 
 DEMO_SERIES_TITLE = "IWG monthly meeting"
 #: People registered for the next New York meeting, so the door list has someone to check in.
@@ -210,6 +274,8 @@ def load_demo_events(session: Session, groups: dict[str, Group]) -> None:
                 venue_name=demo.venue_name,
                 address=demo.address,
                 postcode=demo.postcode,
+                online_url=demo.online_url,
+                registration_required=demo.registration_required,
             ),
             publish=True,
         )

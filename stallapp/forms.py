@@ -71,6 +71,10 @@ class StallForm(FlaskForm):
             ):
                 checks.append(Length(max=DEFAULT_MAX_TEXT if multiline else DEFAULT_MAX_LINE))
             field.validators = [*checks, *field.validators]
+            if field.short_name == "csrf_token":
+                # Two forms on one page would both carry id="csrf_token": a duplicate id. The
+                # hidden token needs no id (no label points at it).
+                field.id = False
             return field
 
 

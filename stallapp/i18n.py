@@ -1,8 +1,13 @@
 """Which language and time zone a response is written in."""
 
+import sqlalchemy as sa
 from babel import Locale, UnknownLocaleError
 from flask import current_app, g, has_request_context, request
+from flask_babel import get_locale
 from flask_login import current_user
+
+from stallapp.accounts.models import Group, Membership
+from stallapp.extensions import db
 
 #: The country whose conventions (day before month, 24-hour clock, currency sign) a group's
 #: currency implies, so that a UK group reads "Saturday, 19 October 2024, 10:00" and not the
@@ -24,6 +29,37 @@ def regional_locale(language: str, group) -> str:
     return candidate
 
 
+def group_locale(group, language: str | None = None) -> str:
+    """Return the locale for writing to someone of ``group`` (an email, a reminder): their own
+    ``language`` or the group's, with the group's regional conventions, as its pages use."""
+    return regional_locale(language or group.language, group)
+
+
+def _first_group_of_user():
+    """The user's first group, whose conventions their own pages (My shifts, their account)
+    follow, so a UK member reads 24-hour times there as on the group's pages."""
+    if "user_first_group" not in g:
+        g.user_first_group = db.session.scalar(
+            sa.select(Group)
+            .join(Membership, Membership.group_id == Group.id)
+            .where(Membership.user_id == current_user.id)
+            .order_by(Membership.id)
+            .limit(1)
+        )
+    return g.user_first_group
+
+
+def money_locales(group) -> list[str]:
+    """Return the locales an amount typed on ``group``'s pages is read in: the group's regional
+    conventions first (``1.234,50`` in Italy), then the page's own, when it has one."""
+    locales = [regional_locale(group.language, group)] if group is not None else []
+    if has_request_context():
+        page = str(get_locale())
+        if page not in locales:
+            locales.append(page)
+    return locales
+
+
 def select_locale() -> str:
     """The user's own setting when logged in, the group's language on its public pages, else the
     browser's preference among the languages we have; with the group's regional conventions."""
@@ -34,8 +70,11 @@ def select_locale() -> str:
         # The user's setting would be read from the database that just failed (a loaded user
         # is expired by the rollback too).
         return request.accept_languages.best_match(current_app.config["LANGUAGES"]) or "en"
-    if current_user and current_user.is_authenticated and current_user.locale:
-        return regional_locale(current_user.locale, group)
+    if current_user and current_user.is_authenticated:
+        if group is None:
+            group = _first_group_of_user()
+        if current_user.locale:
+            return regional_locale(current_user.locale, group)
     public_group = g.get("public_group")
     if public_group is not None:
         return regional_locale(public_group.language, public_group)

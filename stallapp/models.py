@@ -17,6 +17,7 @@ from stallapp.contacts.models import (
     RetentionPolicy,
 )
 from stallapp.events.models import Event, EventSeries, Registration
+from stallapp.network.models import PublicPageSettings, SiteSettings
 from stallapp.outbox.models import OutgoingMessage
 from stallapp.qr.models import QrCode
 from stallapp.reports.models import CashCount, CloseOutLogEntry, EventCloseOut, StockCount
@@ -60,9 +61,10 @@ __all__ = [
     "LateSale",
     "LoginSession",
     "MailingConfirmation",
-    "OutgoingMessage",
     "Membership",
+    "OutgoingMessage",
     "PasswordReset",
+    "PublicPageSettings",
     "Publication",
     "PublicationPrice",
     "QrCode",
@@ -72,6 +74,7 @@ __all__ = [
     "Sale",
     "SaleLine",
     "Shift",
+    "SiteSettings",
     "StockCount",
     "StockMovement",
     "Store",

@@ -1,8 +1,18 @@
 """Money as integer minor units plus an ISO 4217 code; formatting for the current locale."""
 
+import re
+from collections.abc import Sequence
 from decimal import Decimal, InvalidOperation
 
-from babel.numbers import get_currency_precision, list_currencies
+from babel import UnknownLocaleError
+from babel.numbers import (
+    SPACE_CHARS,
+    NumberFormatError,
+    get_currency_precision,
+    get_group_symbol,
+    list_currencies,
+    parse_decimal,
+)
 from flask_babel import format_currency
 
 #: Currencies babel knows that are no longer legal tender or are funds codes, kept out of menus.
@@ -46,24 +56,65 @@ class AmountOutOfRange(ValueError):
     """The text is an amount, but far larger than any the app could store."""
 
 
-def parse_money(text: str, currency: str) -> int:
+#: Spaces of any kind (no-break, narrow no-break, thin...), as phones and copied text hold them.
+_SPACES = re.compile(r"\s", re.UNICODE)
+
+
+def _as_typed(cleaned: str) -> Decimal:
+    """Read an amount the simple way: one comma or one point as the decimal mark."""
+    if cleaned.count(",") == 1 and "." not in cleaned:
+        cleaned = cleaned.replace(",", ".")
+    try:
+        return Decimal(cleaned)
+    except InvalidOperation as error:
+        raise ValueError("not an amount") from error
+
+
+#: What a number written for people may hold: digits, group and decimal marks, spaces.
+_WRITTEN_NUMBER = re.compile(r"^[0-9][0-9., ]*$")
+
+
+def _as_written_in(text: str, locale: str) -> Decimal | None:
+    """Read ``text`` as a number written in ``locale`` (Babel's strict parsing), or None.
+
+    Only plain digits and marks reach Babel: it formats the number back to check the grouping,
+    and an exponent (``1e999999``) would have it write a million digits.
+    """
+    if not _WRITTEN_NUMBER.match(text):
+        return None
+    try:
+        group = get_group_symbol(locale)
+        if group in SPACE_CHARS:
+            # Phones type an ordinary space where French writes a narrow no-break one.
+            text = text.replace(" ", group)
+        return parse_decimal(text, locale, strict=True)
+    except (NumberFormatError, ValueError, UnknownLocaleError):
+        return None
+
+
+def parse_money(text: str, currency: str, locales: Sequence[str] = ()) -> int:
     """Parse a major-unit amount typed by a person (``12``, ``12.5``, ``12,50``) into minor units.
 
-    Only ASCII digits count (``Decimal`` would take Arabic or full-width ones too).
+    ``locales`` (the group's first, e.g. ``it`` or ``fr_CA``) are tried in order with Babel's
+    number parsing, so ``1.234,50`` is understood in Italy and ``1 234,50`` in French Canada;
+    text none of them reads is taken as before (one comma or one point as the decimal mark,
+    spaces ignored), so ``12.50`` still works everywhere. Only ASCII digits count (``Decimal``
+    would take Arabic or full-width ones too); any kind of space is a space.
 
     :raises AmountOutOfRange: for an amount of 10**15 or more (``1e999999``).
     :raises ValueError: when the text is not an amount (``NaN``, ``Infinity``, 10,000 digits)
         or has more decimals than the currency.
     """
-    cleaned = text.strip().replace(" ", "")
-    if not cleaned.isascii() or len(cleaned) > MAX_AMOUNT_TEXT:
+    written = " ".join(_SPACES.sub(" ", text).split())
+    if not written.isascii() or len(written) > MAX_AMOUNT_TEXT:
         raise ValueError("not an amount")
-    if cleaned.count(",") == 1 and "." not in cleaned:
-        cleaned = cleaned.replace(",", ".")
-    try:
-        amount = Decimal(cleaned)
-    except InvalidOperation as error:
-        raise ValueError("not an amount") from error
+    amount = None
+    for locale in locales:
+        amount = _as_written_in(written, locale)
+        if amount is not None:
+            break
+    if amount is None:
+        amount = _as_typed(written.replace(" ", ""))
     if not amount.is_finite():
         raise ValueError("not an amount")
     if amount.is_zero():

@@ -45,6 +45,16 @@ PUBLIC_ENDPOINTS = frozenset(
         "public_events.event_page",
         "public_events.event_calendar",
         "public_events.cancel_registration",
+        "public_events.registration_calendar",
+        "public_network.events",
+        "public_network.events_calendar",
+        "public_network.events_feed_json",
+        "public_network.events_feed_atom",
+        "public_network.publications",
+        "public_feeds.group_events_json",
+        "public_feeds.group_events_atom",
+        "public_feeds.embed_events",
+        "public_feeds.embed_publications",
         "rota.calendar_feed",
         "reports.healthz",
     }
@@ -132,10 +142,13 @@ def public_group_or_404(slug: str) -> Group:
     return group
 
 
-def get_in_group_or_404(model: type, object_id: int, group: Group):
-    """Return the ``model`` row with ``object_id`` if it belongs to ``group``; 404 otherwise."""
+def get_in_group_or_404(model: type, object_id: int, group: Group, *options):
+    """Return the ``model`` row with ``object_id`` if it belongs to ``group``; 404 otherwise.
+
+    ``options`` (``selectinload(...)``) load what the page shows in the same go.
+    """
     found = db.session.scalar(
-        sa.select(model).where(model.id == object_id, model.group_id == group.id)
+        sa.select(model).where(model.id == object_id, model.group_id == group.id).options(*options)
     )
     if found is None:
         abort(404)

@@ -32,3 +32,17 @@ def plain_text_to_html(text: str | None) -> Markup:
     parts.append(str(escape(text[position:])))
     html = "".join(parts).replace("\r\n", "\n").replace("\r", "\n").replace("\n", "<br>\n")
     return Markup(html)  # noqa: S704 - every piece above was escaped
+
+
+#: Search engines show about this many characters of a page's description.
+DESCRIPTION_LENGTH = 160
+
+
+def meta_description(*texts: str | None) -> str:
+    """Return the first non-empty text on one line, cut at a word near 160 characters, for a
+    page's ``<meta name="description">`` (autoescaped where it is placed)."""
+    text = next((" ".join(t.split()) for t in texts if t and t.strip()), "")
+    if len(text) <= DESCRIPTION_LENGTH:
+        return text
+    cut = text[: DESCRIPTION_LENGTH - 1].rsplit(" ", 1)[0]
+    return cut.rstrip(",;:.–- ") + "…"

@@ -6,11 +6,12 @@ from datetime import timedelta
 
 from stallapp.accounts.models import Group, Role, User
 from stallapp.contacts.services import record_contact
+from stallapp.database import utcnow
 from stallapp.events.models import Event, Registration, RegistrationStatus
 from stallapp.qr.models import QrPurpose
 from stallapp.qr.services import count_scan, create_qr_code
 from stallapp.rota import services as rota
-from stallapp.rota.models import ShiftRole
+from stallapp.rota.models import Assignment, ShiftRole
 from stallapp.sales import services as sales
 from stallapp.stock import services as stock
 from stallapp.stock.models import Publication, PublicationKind, Store
@@ -120,17 +121,27 @@ def build_stall(db, group: Group, organiser: User, member: User, event: Event) -
 
 
 def add_outreach(db, stall: Stall) -> None:
-    """Two QR codes of the event scanned 5 times, a sign-up through one, 2 registrations (and
-    one cancelled), and a sign-up of another event that must not count."""
+    """Two QR codes of the event scanned 5 times, a confirmed sign-up through one and an
+    unconfirmed one, 2 registrations (and one cancelled), and a sign-up of another event; the
+    unconfirmed and the other event's must not count."""
     session = db.session
     table_card = create_qr_code(session, stall.group, QrPurpose.EVENT, "table card", stall.event)
     create_qr_code(session, stall.group, QrPurpose.EVENT, "leaflet", stall.event)
     for _ in range(3):
         count_scan(session, table_card.code)
-    record_contact(
+    reader = record_contact(
         session,
         stall.group,
         email="reader@example.org",
+        source_event_id=stall.event.id,
+        source_qr_code_id=table_card.id,
+    )
+    reader.confirmed_at = utcnow()
+    # Signed up at the table but never confirmed the address: not counted.
+    record_contact(
+        session,
+        stall.group,
+        email="typo@example.org",
         source_event_id=stall.event.id,
         source_qr_code_id=table_card.id,
     )
@@ -164,9 +175,11 @@ def add_rota(db, stall: Stall) -> None:
         start + timedelta(hours=3),
         start + timedelta(hours=7),
     )
-    rota.sign_up(session, morning, stall.member)
-    rota.assign(session, morning, stall.organiser, stall.organiser)
-    rota.sign_up(session, afternoon, stall.member)
+    # The stall is under way: its shifts have started and take no sign-ups, so the places are
+    # written as they were taken beforehand.
+    _place(session, morning, stall.member)
+    _place(session, morning, stall.organiser)
+    _place(session, afternoon, stall.member)
     cancelled = rota.add_shift(
         session,
         stall.event,
@@ -174,7 +187,7 @@ def add_rota(db, stall: Stall) -> None:
         start + timedelta(hours=7),
         start + timedelta(hours=8),
     )
-    rota.assign(session, cancelled, stall.organiser, stall.organiser)
+    _place(session, cancelled, stall.organiser)
     rota.cancel_shift(session, cancelled)
     evening = rota.add_shift(
         session,
@@ -183,5 +196,12 @@ def add_rota(db, stall: Stall) -> None:
         start + timedelta(hours=8),
         start + timedelta(hours=9),
     )
-    rota.withdraw(session, rota.sign_up(session, evening, stall.member), "ill")
+    _place(session, evening, stall.member).withdrawn_at = utcnow()
     session.commit()
+
+
+def _place(session, shift, user: User) -> Assignment:
+    assignment = Assignment(shift=shift, user=user)
+    session.add(assignment)
+    session.flush()
+    return assignment

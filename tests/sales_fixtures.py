@@ -28,7 +28,8 @@ def member(make_user, uk):
 @pytest.fixture
 def make_event(db):
     def make(group, title="Peterborough Radical Bookfair", starts_at=None):
-        starts_at = starts_at or datetime.now(UTC) + timedelta(hours=1)
+        # Under way: an hour in, six to go (a stall is closed out once it has started).
+        starts_at = starts_at or datetime.now(UTC) - timedelta(hours=1)
         event = Event(
             group_id=group.id,
             public_code=secrets.token_urlsafe(8),

@@ -44,9 +44,14 @@ def test_close_out_the_demo_stall_and_read_its_report(phone, demo, db):
     phone.get_by_role("link", name="CWO (UK)").first.click()
     phone.get_by_role("link", name="Reports and close-out").click()
     assert phone.get_by_role("heading", name="Reports", exact=True).is_visible()
+    # The summary comes first; each section opens under its heading.
+    assert phone.get_by_role("heading", name="In short").is_visible()
+    assert not phone.locator("svg.chart-svg").first.is_visible()
+    phone.get_by_role("heading", name="Money per month").click()
     assert phone.locator("svg.chart-svg").first.is_visible()
     assert fits_the_phone(phone)
 
+    phone.get_by_role("heading", name="Events held", exact=True).click()
     card = phone.locator("li.card", has_text="Sheffield Radical Bookfair")
     card.get_by_role("link", name="Close out").click()
     assert phone.get_by_role("heading", name="Close out").is_visible()
@@ -71,11 +76,14 @@ def test_close_out_the_demo_stall_and_read_its_report(phone, demo, db):
     assert phone.get_by_text("Sheffield Radical Bookfair is closed out.").is_visible()
     assert phone.locator(".report-status", has_text="Closed out").is_visible()
     assert fits_the_phone(phone)
+    assert phone.locator(".report-summary dd.warning", has_text="-£1.00").is_visible()
+    for section in ("Stock per title", "Cash: expected and counted"):
+        phone.get_by_role("heading", name=section).click()
     aurora = phone.locator("tbody tr", has_text="Aurora")
     assert aurora.locator('td[data-label="Unacc."]').inner_text() == "2"
     assert aurora.locator('td[data-label="Back"]').inner_text() == str(expected["Aurora"] - 2)
     assert phone.get_by_text("£1 for the raffle tickets").is_visible()
-    assert phone.get_by_text("-£1.00").is_visible()
+    assert phone.locator(".cash-facts").get_by_text("-£1.00").is_visible()
     assert phone.locator("svg.chart-svg").is_visible()
     assert phone.get_by_role("link", name="Stock per title (CSV)").is_visible()
 

@@ -95,5 +95,5 @@ def test_organiser_builds_a_stall_day_and_assigns_a_member(phone, db, uk, make_u
     phone.get_by_role("button", name="Assign").click()
     assert phone.get_by_text("Max Member is on the shift and was emailed.").is_visible()
     assert phone.get_by_text("1 of 2 · short").is_visible()
-    assert phone.get_by_role("button", name="Take Max Member off").is_visible()
+    assert phone.get_by_role("button", name="Take off Max Member").is_visible()
     assert [m.to for m in mail] == ["max@example.org"]

@@ -249,6 +249,20 @@ def test_waiting_sales_sync_by_themselves_when_the_network_comes_back(
     assert count(db, Sale) == 2
 
 
+def test_waiting_sales_are_retried_on_a_timer_when_the_server_comes_back(
+    db, context, server, member, event, stall
+):
+    page = context.new_page()
+    log_in(page, member)
+    open_sale_screen(page, event)
+    server.stop()  # the phone still has a network: no "online" event will come
+    tile(page, "Aurora").click()
+    status(page).filter(has_text="No connection").wait_for()
+    server.start()
+    status(page).filter(has_text="All synced").wait_for(timeout=20_000)
+    assert count(db, Sale) == 1
+
+
 def test_sales_taken_offline_before_the_close_out_are_held_then_accepted(
     db, browser, context, server, member, organiser, store, event, stall
 ):
@@ -288,3 +302,52 @@ def test_sales_taken_offline_before_the_close_out_are_held_then_accepted(
     assert set(stock.event_levels(db.session, event).values()) == {0}
     [cash] = report.cash
     assert (cash.taken, cash.counted, cash.difference) == (2000, 2000, 0)
+
+
+def queued_ids(page) -> list[str]:
+    return page.evaluate(
+        """() => new Promise(resolve => {
+            const open = indexedDB.open('stallapp-sales', 1);
+            open.onsuccess = () => {
+                const request = open.result.transaction('queue').objectStore('queue').getAll();
+                request.onsuccess = () => {
+                    open.result.close();
+                    resolve(request.result.map(entry => entry.id));
+                };
+            };
+        })"""
+    )
+
+
+def test_an_operation_the_server_keeps_failing_on_is_found_and_set_aside(
+    db, context, member, event, stall
+):
+    page = context.new_page()
+    log_in(page, member)
+    open_sale_screen(page, event)
+    context.set_offline(True)
+    for title in ("Revolutionary Perspectives", "1917", "Aurora"):
+        tile(page, title).click()
+    status(page).filter(has_text="3 waiting to sync").wait_for()
+    bad = queued_ids(page)[1]  # the copy of 1917
+
+    def fail_on_the_bad_one(route):
+        if bad in (route.request.post_data or ""):
+            route.fulfill(status=500, content_type="application/json", body='{"error": "boom"}')
+        else:
+            route.continue_()
+
+    page.route("**/sync", fail_on_the_bad_one)
+    context.set_offline(False)
+    refused = page.locator("#not-recorded")
+    expect(refused).to_contain_text("1 × 1917", timeout=30_000)
+    expect(refused).to_contain_text("The server failed on this one")
+    status(page).filter(has_text="All synced").wait_for()
+    assert count(db, Sale) == 2
+    assert stock.event_levels(fresh(db), event)[stall["book"].id] == 5
+
+    page.unroute("**/sync")
+    refused.get_by_role("button", name="Try again").click()
+    expect(refused).to_be_hidden()
+    page.get_by_text("Sold 1 × 1917 for £12.00").wait_for()
+    assert stock.event_levels(fresh(db), event)[stall["book"].id] == 4

@@ -29,7 +29,7 @@ def test_demo_data_is_idempotent(runner, db):
         result = runner.invoke(args=["demo-data"])
         assert result.exit_code == 0, result.output
     assert "organiser@example.org" in result.output
-    assert db.session.scalar(sa.select(sa.func.count()).select_from(Group)) == 3
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Group)) == 4
     users = db.session.scalar(sa.select(sa.func.count()).select_from(User))
     memberships = db.session.scalar(sa.select(sa.func.count()).select_from(Membership))
     assert runner.invoke(args=["demo-data"]).exit_code == 0
@@ -53,6 +53,7 @@ def test_demo_accounts_match_the_readme(runner, db):
         "uk": "Europe/London",
         "nyc": "America/New_York",
         "montreal": "America/Toronto",
+        "italia": "Europe/Rome",
     }
     montreal = db.session.scalar(sa.select(Group).where(Group.slug == "montreal"))
     assert (montreal.currency, montreal.language) == ("CAD", "fr")
@@ -71,5 +72,5 @@ def test_demo_gives_each_group_a_join_table_card(runner, db):
     runner.invoke(args=["demo-data"])
     runner.invoke(args=["demo-data"])
     rows = db.session.execute(sa.select(QrCode.group_id, QrCode.purpose)).all()
-    assert len(rows) == 3
+    assert len(rows) == 4
     assert {purpose for _, purpose in rows} == {QrPurpose.JOIN}

@@ -26,10 +26,10 @@ def contacts(db):
     return list(db.session.scalars(sa.select(Contact)))
 
 
-def join(client, **fields):
+def join(client, headers=None, **fields):
     data = {"name": "Ann Reader", "email": "ann@example.org", "consent": "y"}
     data.update(fields)
-    return client.post("/g/uk/join", data=data)
+    return client.post("/g/uk/join", data=data, headers=headers)
 
 
 def test_sign_up_counts_only_once_the_emailed_link_is_opened(client, uk, mail, db):
@@ -285,15 +285,17 @@ class TestWithCsrf:
         app_config["WTF_CSRF_ENABLED"] = True
         return app_config
 
-    def test_join_and_confirm_carry_the_token(self, client, uk, mail, db):
-        page = client.get("/g/uk/join").get_data(as_text=True)
-        token = page.split('name="csrf_token" type="hidden" value="')[1].split('"')[0]
-        assert join(client).status_code == 400, "no token, no sign-up"
+    def test_join_and_confirm_only_from_our_own_pages(self, client, uk, mail, db):
+        page = client.get("/g/uk/join")
+        assert "csrf_token" not in page.get_data(as_text=True)
+        assert "Set-Cookie" not in page.headers, "a reader gets no cookie"
+        assert join(client).status_code == 400, "no word of where it came from, no sign-up"
+        cross_site = {"Origin": "https://evil.example"}
+        assert join(client, headers=cross_site).status_code == 400
         assert contacts(db) == []
-        assert join(client, csrf_token=token).status_code == 200
+        assert join(client, headers={"Origin": "http://stall.test"}).status_code == 200
         link = path_of(link_in(mail[0]))
-        confirm_page = client.get(link).get_data(as_text=True)
-        token = confirm_page.split('name="csrf_token" type="hidden" value="')[1].split('"')[0]
-        assert client.post(link).status_code == 400
-        assert client.post(link, data={"csrf_token": token}).status_code == 200
+        assert "Set-Cookie" not in client.get(link).headers
+        assert client.post(link, headers={"Sec-Fetch-Site": "cross-site"}).status_code == 400
+        assert client.post(link, headers={"Sec-Fetch-Site": "same-origin"}).status_code == 200
         assert contacts(db)[0].confirmed_at is not None

@@ -41,8 +41,11 @@ def test_demo_events_keep_names_places_and_times(runner, db):
         assert uk[title].ends_at < now, title
         assert uk[title].postcode == postcode
 
-    meetings = _events(db, "nyc")
+    nyc = _events(db, "nyc")
+    meetings = [event for event in nyc if event.series_id is not None]
     assert {event.title for event in meetings} == {"IWG monthly meeting"}
+    (online,) = [event for event in nyc if event.series_id is None]
+    assert online.online_url and not online.online_link_public and online.registration_required
     assert any(e.ends_at < now for e in meetings) and any(e.starts_at > now for e in meetings)
     for meeting in meetings:
         start, _ = _local(meeting)

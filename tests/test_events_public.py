@@ -54,7 +54,7 @@ def test_group_page_lists_upcoming_published_events(client, events):
     assert f'href="/e/{events["stall"].public_code}"' in page
     assert "Secret draft" not in page
     assert "Last year&#39;s fair" not in page and "Last year's fair" not in page
-    cancelled_at = page.index("Called off meeting")
+    cancelled_at = page.index("Called off meeting", page.index("<body"))
     assert "Cancelled" in page[cancelled_at - 200 : cancelled_at]
 
 
@@ -77,7 +77,7 @@ def test_event_page_shows_time_place_map_and_calendar_link(client, events):
     stall = events["stall"]
     response = client.get(f"/e/{stall.public_code}")
     assert response.status_code == 200
-    assert response.headers["Cache-Control"] == "no-store"
+    assert response.headers["Cache-Control"] == "public, no-cache"
     page = response.get_data(as_text=True)
     assert "Peterborough Radical Bookfair" in page
     assert (

@@ -71,7 +71,8 @@ def test_register_from_the_event_page(client, db, meeting, mail):
     (message,) = mail
     assert message.to == "rosa@example.org"
     assert message.subject == "You are registered: IWG monthly meeting"
-    assert f"/e/{meeting.public_code}/event.ics" in message.body
+    # Their own calendar file: it carries an online meeting's link once they have a place.
+    assert f"/e/{meeting.public_code}/r/" in message.body
     token = _cancel_link(message).rsplit("/", 1)[1]
     assert registration.cancel_token_hash == services.hash_token(token)
     assert token not in registration.cancel_token_hash

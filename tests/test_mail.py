@@ -273,7 +273,8 @@ def test_the_outbox_page_lists_messages_in_development_only(app, db, client, mak
     assert client.get("/admin/mail/outbox").status_code == 404
 
 
-def test_the_dev_server_prints_mail_after_the_response(app_config, make_user, capsys):
+def test_the_dev_server_prints_mail_after_the_response(app_config, db, capsys):
+    # ``db``: the test app's fixture empties the shared PostgreSQL database afterwards.
     from stallapp import create_app
 
     app_config["MAIL_TO_TERMINAL"] = True
@@ -298,7 +299,10 @@ def test_the_dev_server_prints_mail_after_the_response(app_config, make_user, ca
         _db.engine.dispose()
 
 
-def test_with_a_mail_server_the_web_process_leaves_delivery_to_the_worker(app_config, monkeypatch):
+def test_with_a_mail_server_the_web_process_leaves_delivery_to_the_worker(
+    app_config, db, monkeypatch
+):
+    # ``db``: the test app's fixture empties the shared PostgreSQL database afterwards.
     from stallapp import create_app
 
     monkeypatch.setattr(smtplib, "SMTP", lambda *a, **k: pytest.fail("SMTP in a request"))
@@ -341,11 +345,13 @@ def test_mail_settings_come_from_the_environment(monkeypatch):
     monkeypatch.setenv("MAIL_USE_TLS", "false")
     monkeypatch.setenv("MAIL_USE_SSL", "no")
     monkeypatch.setenv("MAIL_RATE_PER_MINUTE", "30")
+    monkeypatch.setenv("MAIL_GIVE_UP_AFTER", "7200")
     settings = from_environment()
     assert settings["MAIL_SERVER"] == "localhost"
     assert settings["MAIL_PORT"] == 25
     assert settings["MAIL_USE_TLS"] is False
     assert settings["MAIL_USE_SSL"] is False
     assert settings["MAIL_RATE_PER_MINUTE"] == 30
+    assert settings["MAIL_GIVE_UP_AFTER"] == timedelta(hours=2)
     with pytest.raises(ValueError, match="MAIL_USE_TLS"):
         parse_boolean("MAIL_USE_TLS", "maybe")

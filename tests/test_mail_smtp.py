@@ -2,7 +2,8 @@
 
 Delivered once; a server that is down is waited for and then delivered to once; a worker
 killed while the server holds its message loses nothing and duplicates at most once, saying so;
-STARTTLS, implicit TLS and AUTH LOGIN work; several workers at once never send a message twice.
+STARTTLS, implicit TLS and AUTH LOGIN work; several workers at once never send a message twice;
+SIGTERM lets a looping worker finish its batch and stop.
 """
 
 import asyncio
@@ -339,3 +340,24 @@ def test_several_workers_at_once_never_send_a_message_twice(app, db):
     rows = outbox_rows(db)
     assert {row.status for row in rows} == {OutgoingStatus.SENT}
     assert all(row.attempts == 1 for row in rows)
+
+
+def test_the_looping_worker_stops_cleanly_on_sigterm(app, db, database_url):
+    with SmtpServer() as server:
+        flask = Path(sys.executable).with_name("flask")
+        worker = subprocess.Popen(
+            [str(flask), "--app", "stallapp", "deliver-mail", "--loop", "--interval", "0.2"],
+            cwd=PROJECT_ROOT,
+            env=_worker_environment(app, database_url, server.port),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+        try:
+            write_mail(db)
+            assert server.mailbox.received.wait(PATIENCE), "the worker delivered nothing"
+        finally:
+            worker.send_signal(signal.SIGTERM)
+            output, errors = worker.communicate(timeout=PATIENCE)
+    assert worker.returncode == 0, errors
+    assert b"Mail sent: 1" in output
+    assert outbox_rows(db)[0].status == OutgoingStatus.SENT

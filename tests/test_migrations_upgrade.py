@@ -115,7 +115,7 @@ def seed_rows() -> dict[str, list[dict]]:
             | {"duration_minutes": 120, "kind": "public_meeting", "title": "Monthly meeting"}
             | {"description": "Come and talk.", "venue_name": "The pub", "address": "1 High St"}
             | {"postcode": "PE1 1AA", "online_url": "", "registration_required": True}
-            | {"capacity": 30}
+            | {"capacity": 30, "online_link_public": False}
             | stamp
         ],
         "event": [
@@ -125,7 +125,7 @@ def seed_rows() -> dict[str, list[dict]]:
             | {"timezone": "Europe/London", "venue_name": "George Alcock Centre"}
             | {"address": "Whittlesey Rd", "postcode": "PE2 8QS", "online_url": ""}
             | {"registration_required": False, "capacity": None, "status": "published"}
-            | {"series_id": None}
+            | {"series_id": None, "online_link_public": False, "updated_at": T0}
             | stamp,
             {"id": 2, "group_id": 1, "public_code": "meeting2025m", "kind": "public_meeting"}
             | {"title": "Monthly meeting", "description": "Come and talk."}
@@ -133,6 +133,7 @@ def seed_rows() -> dict[str, list[dict]]:
             | {"timezone": "Europe/London", "venue_name": "The pub", "address": "1 High St"}
             | {"postcode": "PE1 1AA", "online_url": "", "registration_required": True}
             | {"capacity": 30, "status": "published", "series_id": 1}
+            | {"online_link_public": False, "updated_at": T0}
             | stamp,
         ],
         "publication": [
@@ -276,6 +277,11 @@ def seed_rows() -> dict[str, list[dict]]:
             {"id": 1, "close_out_id": 1, "currency": "GBP", "float_amount": 2000}
             | {"expected_amount": 3050, "counted_amount": 3050, "note": ""}
         ],
+        "public_page_settings": [
+            {"id": 1, "group_id": 1, "listed_on_network": True}
+            | {"embed_origins": "https://www.leftcom.org"}
+        ],
+        "site_settings": [{"id": 1, "name": "ICT stalls", "intro": "Our coming events."}],
         "stock_count": [
             {"id": 1, "close_out_id": 1, "publication_id": 1, "expected": 18, "counted": 17}
             | {"return_movement_id": 4, "adjustment_movement_id": 5, "current": True}

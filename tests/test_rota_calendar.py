@@ -9,10 +9,16 @@ from stallapp.rota.models import ShiftRole
 from tests.rota_helpers import create_event
 
 
-def _feed_url(client) -> str:
-    page = client.post("/my-shifts/calendar").get_data(as_text=True)
+def _shown_url(client) -> str:
+    """Return the calendar link My shifts shows (path only)."""
+    page = client.get("/my-shifts").get_data(as_text=True)
     start = page.index("http://stall.test/calendar/")
     return page[start : page.index(".ics", start) + 4].removeprefix("http://stall.test")
+
+
+def _feed_url(client) -> str:
+    assert client.post("/my-shifts/calendar").status_code == 302
+    return _shown_url(client)
 
 
 def test_feed_lists_shifts_with_alarms_and_stable_uids(client, login_as, db, make_group, make_user):
@@ -69,8 +75,13 @@ def test_regenerating_the_link_kills_the_old_one(client, login_as, db, make_grou
     login_as(make_user(groups={uk: "member"}))
     old = _feed_url(client)
     assert client.get(old).status_code == 200
-    assert "Make a new calendar link" in client.get("/my-shifts").get_data(as_text=True)
-    new = _feed_url(client)
+    # Asking again, or coming back later, shows the same link: subscribed calendars keep working.
+    assert _feed_url(client) == old == _shown_url(client)
+    page = client.get("/my-shifts").get_data(as_text=True)
+    assert f'href="webcal://stall.test{old}"' in page
+    assert "Replace the link…" in page and "Get my calendar link" not in page
+    assert client.post("/my-shifts/calendar/replace").status_code == 302
+    new = _shown_url(client)
     assert new != old
     assert client.get(old).status_code == 404
     assert client.get(new).status_code == 200

@@ -154,6 +154,92 @@ class TestCsrf:
             url = rule.rule.replace("<int:user_id>", str(admin.id))
             assert client.post(url, data={}).status_code == 400, url
 
+    #: Public forms: a reader gets no cookie, so they are protected by where the POST comes
+    #: from (``Sec-Fetch-Site``, else ``Origin``, else ``Referer``) instead of by a token.
+    OWN_SITE = [
+        {"Sec-Fetch-Site": "same-origin"},
+        {"Origin": "http://stall.test"},
+        {"Referer": "http://stall.test/e/somewhere"},
+    ]
+    OTHER_SITES = [
+        {},
+        {"Sec-Fetch-Site": "cross-site"},
+        {"Sec-Fetch-Site": "same-site"},
+        {"Sec-Fetch-Site": "cross-site", "Origin": "http://stall.test"},
+        {"Origin": "https://evil.example"},
+        {"Origin": "null"},
+        {"Origin": "http://stall.test.evil.example"},
+        {"Referer": "https://evil.example/stall.test"},
+    ]
+
+    @pytest.fixture
+    def meeting(self, db, make_group):
+        from tests.events_builders import add_meeting
+
+        return add_meeting(db, make_group(slug="uk"), capacity=10)
+
+    def _registrations(self, db, meeting) -> int:
+        import sqlalchemy as sa
+
+        from stallapp.events.models import Registration
+
+        return db.session.scalar(
+            sa.select(sa.func.count()).where(Registration.event_id == meeting.id)
+        )
+
+    def test_a_reader_of_a_public_page_gets_no_cookie_and_no_token(self, client, meeting):
+        for url in (f"/e/{meeting.public_code}", "/g/uk", "/g/uk/join", "/g/uk/contact"):
+            response = client.get(url)
+            assert response.status_code == 200, url
+            assert "Set-Cookie" not in response.headers, url
+            assert "csrf_token" not in response.get_data(as_text=True), url
+        event_page = client.get(f"/e/{meeting.public_code}")
+        assert event_page.headers["Cache-Control"] == "public, no-cache"
+        assert 'name="email"' in event_page.get_data(as_text=True), "the form is there"
+
+    @pytest.mark.parametrize("headers", OTHER_SITES)
+    def test_a_public_form_posted_from_elsewhere_is_refused(self, client, db, meeting, headers):
+        form = {"name": "Rosa", "email": "rosa@example.org", "consent": "y", "website": ""}
+        response = client.post(f"/e/{meeting.public_code}", data=form, headers=headers)
+        assert response.status_code == 400
+        assert "The form may have expired" in response.get_data(as_text=True)
+        assert self._registrations(db, meeting) == 0
+
+    @pytest.mark.parametrize("headers", OWN_SITE)
+    def test_a_public_form_posted_from_our_page_is_accepted(self, client, db, meeting, headers):
+        form = {"name": "Rosa", "email": "rosa@example.org", "consent": "y", "website": ""}
+        response = client.post(f"/e/{meeting.public_code}", data=form, headers=headers)
+        assert response.status_code == 200
+        assert "You are registered" in response.get_data(as_text=True)
+        assert "Set-Cookie" not in response.headers
+        assert self._registrations(db, meeting) == 1
+
+    def test_every_public_post_route_refuses_other_sites(self, app, client, meeting):
+        from flask import url_for
+
+        from stallapp.permissions import PUBLIC_ENDPOINTS
+
+        arguments = {
+            "group_slug": "uk",
+            "event_code": meeting.public_code,
+            "token": "no-such-token",
+            "code": "no-such-code",
+        }
+        #: RFC 8058: a mail program's one-click button posts from no page at all.
+        token_is_the_proof = {"public_contacts.unsubscribe_one_click"}
+        checked = 0
+        for rule in app.url_map.iter_rules():
+            if "POST" not in rule.methods or rule.endpoint not in PUBLIC_ENDPOINTS:
+                continue
+            if rule.endpoint in token_is_the_proof:
+                continue
+            with app.test_request_context():
+                url = url_for(rule.endpoint, **{name: arguments[name] for name in rule.arguments})
+            for headers in ({}, {"Origin": "https://evil.example"}):
+                assert client.post(url, data={}, headers=headers).status_code == 400, url
+            checked += 1
+        assert checked >= 8
+
 
 class TestRateLimits:
     def test_failed_logins_are_limited_per_account_and_address(self, client, make_user):

@@ -2,6 +2,8 @@
 
 # ruff: noqa: F811 - pytest fixtures imported from tests.sales_fixtures are redefined as arguments
 
+import re
+
 import pytest
 import sqlalchemy as sa
 
@@ -102,7 +104,10 @@ def test_editing_changes_prices_and_retires(db, client, login_as, organiser, mak
     journal = make_publication(uk, "Revolutionary Perspectives", {"GBP": 400, "EUR": 500})
     login_as(organiser)
     url = f"/groups/uk/stock/publications/{journal.id}"
-    assert "EUR 5.00, GBP 4.00" in client.get(url).get_data(as_text=True)
+    page = client.get(url).get_data(as_text=True)
+    # One row per currency, then an empty row offering the next currency.
+    assert re.findall(r'<option value="(\w+)" selected>', page) == ["EUR", "GBP", "USD"]
+    assert re.findall(r'name="price_amount" value="([^"]*)"', page) == ["5.00", "4.00", ""]
     client.post(
         url,
         data={
@@ -288,3 +293,28 @@ def test_the_public_catalogue_speaks_the_groups_language(db, client, make_group,
     page = client.get("/g/montreal/publications").get_data(as_text=True)
     assert '<html lang="fr-CA">' in page
     assert "Mutinerie" in page
+
+
+def test_prices_are_typed_one_row_per_currency(db, client, login_as, organiser, uk):
+    login_as(organiser)
+    form = {
+        "title": "1917",
+        "kind": "book",
+        "language": "en",
+        "reorder_level": "0",
+        "active": "y",
+        "price_currency": ["GBP", "EUR", "USD"],
+        "price_amount": ["12", "14.50", ""],
+    }
+    assert client.post("/groups/uk/stock/publications/new", data=form).status_code == 302
+    book = db.session.scalar(sa.select(Publication).where(Publication.title == "1917"))
+    assert {p.currency: p.amount for p in book.prices} == {"GBP": 1200, "EUR": 1450}
+
+    # A wrong amount comes back in its row, with the message, and nothing changes.
+    form["price_amount"] = ["12", "lots", ""]
+    page = client.post(f"/groups/uk/stock/publications/{book.id}", data=form)
+    text = page.get_data(as_text=True)
+    assert page.status_code == 200 and 'id="prices-error"' in text
+    assert re.findall(r'name="price_amount" value="([^"]*)"', text)[:2] == ["12", "lots"]
+    db.session.refresh(book)
+    assert {p.currency: p.amount for p in book.prices} == {"GBP": 1200, "EUR": 1450}

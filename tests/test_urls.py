@@ -465,7 +465,7 @@ class TestLinksIgnoreTheRequestHost:
         assert decode_png(client.get(f"{base}/code.png").data) == payload
         assert client.get(f"{base}/code.svg").data == qr.render_svg(payload)
         page = client.get(f"{base}/print/a6").get_data(as_text=True)
-        assert payload in page and qr.inline_svg(payload) in page
+        assert payload in page and qr.inline_svg(payload, f"QR code for {payload}") in page
         for text in (detail, page):
             assert FOREIGN_HOST not in text and FORWARDED_HOST not in text
 

@@ -17,7 +17,11 @@ from stallapp.forms import StallForm
 from stallapp.money import is_valid_currency
 from stallapp.times import is_valid_timezone
 
-LANGUAGE_CHOICES = [SelectChoice("en", "English"), SelectChoice("fr", "Français")]
+LANGUAGE_CHOICES = [
+    SelectChoice("en", "English"),
+    SelectChoice("fr", "Français"),
+    SelectChoice("it", "Italiano"),
+]
 ROLE_CHOICES = [
     SelectChoice(Role.MEMBER.value, _l("Member")),
     SelectChoice(Role.ORGANISER.value, _l("Organiser")),

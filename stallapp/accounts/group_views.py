@@ -2,7 +2,7 @@
 
 import logging
 
-from flask import Blueprint, flash, redirect, render_template, url_for
+from flask import Blueprint, flash, g, redirect, render_template, url_for
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -10,6 +10,7 @@ from flask_login import current_user
 from stallapp.accounts import services
 from stallapp.accounts.forms import InviteForm, RoleForm
 from stallapp.accounts.models import Group, Membership, Role
+from stallapp.accounts.whats_next import whats_next
 from stallapp.errors import StallError
 from stallapp.extensions import db
 from stallapp.forms import EmptyForm
@@ -50,8 +51,14 @@ def send_invitation_email(invitation, token: str) -> None:
 @bp.route("/")
 @member_required
 def home(group: Group):
-    """Show the group's page for its members."""
-    return render_template("accounts/group_home.html", group=group)
+    """Show the group's home: what comes next, what waits, and the way to every section."""
+    organiser = g.membership.role.allows(Role.ORGANISER)
+    return render_template(
+        "accounts/group_home.html",
+        group=group,
+        organiser=organiser,
+        next=whats_next(db.session, group, current_user, organiser=organiser),
+    )
 
 
 @bp.route("/members", methods=["GET", "POST"])

@@ -114,9 +114,7 @@ def forgot_password():
                     ),
                 )
         # One statement whether or not a mail is written: the cost does not tell who is known.
-        send_email(
-            to, subject, body, purpose=MailPurpose.PASSWORD_RESET, only_if=found is not None
-        )
+        send_email(to, subject, body, purpose=MailPurpose.PASSWORD_RESET, only_if=found is not None)
         db.session.commit()
         return render_template("accounts/forgot_password_sent.html")
     return render_template("accounts/forgot_password.html", form=form)

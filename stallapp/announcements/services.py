@@ -22,6 +22,7 @@ from stallapp.contacts.services import mailing_list
 from stallapp.database import utcnow
 from stallapp.errors import StallError, ValidationFailed
 from stallapp.events.models import Event, EventStatus
+from stallapp.i18n import group_locale
 from stallapp.mail import MailPurpose
 from stallapp.outbox.services import enqueue
 from stallapp.urls import absolute_url
@@ -151,7 +152,7 @@ def render_body(announcement: Announcement, unsubscribe_link: str | None) -> str
 
     ``unsubscribe_link`` None: a preview or test, where each subscriber's own link goes.
     """
-    with force_locale(announcement.group.language):
+    with force_locale(group_locale(announcement.group)):
         return render_template(
             "email/announcement.txt",
             announcement=announcement,

@@ -10,7 +10,7 @@ from datetime import timedelta
 import icalendar
 
 from stallapp.database import utcnow
-from stallapp.events.display import event_place
+from stallapp.events.display import event_place, online_note
 from stallapp.events.models import Event, EventStatus
 from stallapp.times import utc_to_local
 
@@ -22,7 +22,7 @@ def event_uid(event: Event) -> str:
     return f"event-{event.public_code}@stallapp"
 
 
-def _component(event: Event, url: str) -> icalendar.Event:
+def _component(event: Event, url: str, reveal_online_link: bool) -> icalendar.Event:
     entry = icalendar.Event()
     entry.add("uid", event_uid(event))
     entry.add("dtstamp", utcnow())
@@ -30,9 +30,11 @@ def _component(event: Event, url: str) -> icalendar.Event:
     entry.add("dtstart", utc_to_local(event.starts_at, event.timezone))
     entry.add("dtend", utc_to_local(event.ends_at, event.timezone))
     entry.add("summary", event.title)
-    description = "\n\n".join(part for part in (event.description, url) if part)
+    # The meeting link only in a registrant's own file, or when the organiser published it.
+    online = event.online_url if reveal_online_link and event.online_url else online_note(event)
+    description = "\n\n".join(part for part in (event.description, online, url) if part)
     entry.add("description", description)
-    location = event_place(event) or event.online_url
+    location = event_place(event) or online
     if location:
         entry.add("location", location)
     entry.add("url", url)
@@ -41,9 +43,16 @@ def _component(event: Event, url: str) -> icalendar.Event:
 
 
 def calendar_bytes(
-    events: Iterable[Event], url_for_event: Callable[[Event], str], name: str = ""
+    events: Iterable[Event],
+    url_for_event: Callable[[Event], str],
+    name: str = "",
+    *,
+    reveal_online_link: bool = False,
 ) -> bytes:
-    """Return an iCalendar file holding ``events`` (drafts are left out), with VTIMEZONEs."""
+    """Return an iCalendar file holding ``events`` (drafts are left out), with VTIMEZONEs.
+
+    A private meeting link is left out unless ``reveal_online_link`` (a registrant's own file).
+    """
     calendar = icalendar.Calendar()
     calendar.add("prodid", PRODUCT_ID)
     calendar.add("version", "2.0")
@@ -52,7 +61,7 @@ def calendar_bytes(
         calendar.add("x-wr-calname", name)
     shown = [event for event in events if event.status != EventStatus.DRAFT]
     for event in shown:
-        calendar.add_component(_component(event, url_for_event(event)))
+        calendar.add_component(_component(event, url_for_event(event), reveal_online_link))
     if shown:
         # Zone rules only for the years the events span: a feed stays a few kilobytes.
         calendar.add_missing_timezones(

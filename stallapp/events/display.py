@@ -4,7 +4,7 @@ from datetime import datetime
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
-from babel.dates import format_date, format_time, get_timezone_location
+from babel.dates import format_date, format_time, get_timezone_name
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 
@@ -71,9 +71,14 @@ def local_time(instant: datetime, zone_name: str) -> str:
     return format_time(utc_to_local(instant, zone_name), "short", locale=get_locale())
 
 
-def zone_label(zone_name: str) -> str:
-    """Name a time zone the way people say it: "United Kingdom Time"."""
-    return get_timezone_location(ZoneInfo(zone_name), locale=get_locale())
+def zone_label(zone_name: str, at: datetime | None = None) -> str:
+    """Name a time zone the way people say it, as it is in force at the UTC instant ``at``:
+    "Greenwich Mean Time" in January, "British Summer Time" in July, "heure normale de l’Est"
+    for Montreal in winter. Without ``at``, the zone's name for all seasons ("Eastern Time")."""
+    zone = ZoneInfo(zone_name)
+    if at is None:
+        return get_timezone_name(zone, "long", zone_variant="generic", locale=get_locale())
+    return get_timezone_name(utc_to_local(at, zone_name), "long", locale=get_locale())
 
 
 def event_place(event: Event) -> str:
@@ -81,11 +86,50 @@ def event_place(event: Event) -> str:
     return ", ".join(part for part in (event.venue_name, event.address, event.postcode) if part)
 
 
+#: What public pages, feeds and calendar files say instead of a private meeting link.
+PRIVATE_LINK_NOTE = _l("Online — the link is sent to people who register")
+#: The same when the event takes no registrations: the group hands the link out itself.
+PRIVATE_LINK_NO_REGISTRATION_NOTE = _l("Online — ask the organisers for the link")
+
+
+def is_online(event: Event) -> bool:
+    """Tell whether people take part online: an online meeting, or any event with a link."""
+    return event.kind == EventKind.ONLINE_MEETING or bool(event.online_url)
+
+
+def published_online_url(event: Event) -> str:
+    """Return the meeting link when the organiser chose to publish it, else an empty string.
+
+    Public pages, feeds, embeds and structured data use this, never ``online_url`` itself:
+    by default only registrants get the link.
+    """
+    return event.online_url if event.online_link_public else ""
+
+
+def online_note(event: Event) -> str:
+    """Return what a public surface says about taking part online: the published link, or
+    where the link comes from; empty for an event that is not online."""
+    if not is_online(event):
+        return ""
+    published = published_online_url(event)
+    if published:
+        return published
+    if event.registration_required:
+        return str(PRIVATE_LINK_NOTE)
+    return str(PRIVATE_LINK_NO_REGISTRATION_NOTE)
+
+
 def osm_search_url(event: Event) -> str:
-    """Return an OpenStreetMap search for the event's address (empty when it has none)."""
+    """Return an OpenStreetMap search for the event's address (empty when it has none).
+
+    An online event with no address gets none: its "venue" is a word like "Online" or "Zoom",
+    which the map would find somewhere irrelevant.
+    """
     query = ", ".join(part for part in (event.address, event.postcode) if part)
     if not query:
-        query = event.venue_name
+        query = (
+            "" if event.kind == EventKind.ONLINE_MEETING or event.online_url else event.venue_name
+        )
     return f"{OPENSTREETMAP_SEARCH}?{urlencode({'query': query})}" if query else ""
 
 
@@ -94,6 +138,9 @@ def register_template_helpers(app) -> None:
     app.jinja_env.filters["event_when"] = event_when
     app.jinja_env.filters["event_day"] = event_day
     app.jinja_env.filters["event_place"] = event_place
+    app.jinja_env.filters["published_online_url"] = published_online_url
+    app.jinja_env.filters["online_note"] = online_note
+    app.jinja_env.tests["online_event"] = is_online
     app.jinja_env.filters["zone_label"] = zone_label
     app.jinja_env.filters["local_time"] = local_time
     app.jinja_env.globals["osm_search_url"] = osm_search_url

@@ -10,6 +10,7 @@ from flask_babel import gettext as _
 
 from stallapp.events.models import Event, Registration, RegistrationStatus
 from stallapp.events.services import PlaceOffer
+from stallapp.i18n import group_locale
 from stallapp.mail import MailPurpose, send_email
 from stallapp.urls import absolute_url
 
@@ -21,6 +22,12 @@ def _links(event: Event, cancel_token: str | None) -> dict:
         "calendar_link": absolute_url("public_events.event_calendar", event_code=event.public_code),
     }
     if cancel_token:
+        # The registrant's own calendar file carries the meeting link once they have a place.
+        links["my_calendar_link"] = absolute_url(
+            "public_events.registration_calendar",
+            event_code=event.public_code,
+            token=cancel_token,
+        )
         links["cancel_link"] = absolute_url(
             "public_events.cancel_registration",
             event_code=event.public_code,
@@ -34,7 +41,7 @@ def send_registration_email(
 ) -> None:
     """Tell someone they have a place (or are on the waiting list), with their cancel link."""
     event = registration.event
-    with force_locale(event.group.language):
+    with force_locale(group_locale(event.group)):
         if registration.status == RegistrationStatus.WAITING:
             subject = _("Waiting list: %(title)s", title=event.title)
         else:
@@ -59,7 +66,7 @@ def send_place_offers(offers: list[PlaceOffer]) -> None:
     for offer in offers:
         registration = offer.registration
         event = registration.event
-        with force_locale(event.group.language):
+        with force_locale(group_locale(event.group)):
             send_email(
                 registration.email,
                 _("A place is free for you: %(title)s", title=event.title),
@@ -76,7 +83,7 @@ def send_place_offers(offers: list[PlaceOffer]) -> None:
 
 def send_event_cancelled(event: Event, registrations: list[Registration]) -> None:
     """Tell everyone registered or waiting that the event is cancelled."""
-    with force_locale(event.group.language):
+    with force_locale(group_locale(event.group)):
         subject = _("Cancelled: %(title)s", title=event.title)
         for registration in registrations:
             send_email(

@@ -92,6 +92,13 @@ class _EventFieldsMixin:
         validators=[Optional(), Length(max=500), URL(require_tld=False), _web_link],
         description=_l("For an online meeting: the address people join at."),
     )
+    online_link_public = BooleanField(
+        _l("Publish the online link on the public page"),
+        description=_l(
+            "Off: only people who register get the link (by email and on their own page), "
+            "so nobody joins uninvited."
+        ),
+    )
     description = TextAreaField(
         _l("Description"),
         validators=[Optional(), Length(max=5000)],
@@ -114,6 +121,7 @@ class _EventFieldsMixin:
             "address": self.address.data or "",
             "postcode": self.postcode.data or "",
             "online_url": self.online_url.data or "",
+            "online_link_public": self.online_link_public.data,
             "registration_required": self.registration_required.data,
             "capacity": self.capacity.data,
         }

@@ -78,6 +78,7 @@ class EventDetails:
     address: str = ""
     postcode: str = ""
     online_url: str = ""
+    online_link_public: bool = False
     registration_required: bool = False
     capacity: int | None = None
 
@@ -156,6 +157,7 @@ def _apply(event: Event, details: EventDetails) -> None:
     event.address = details.address.strip()
     event.postcode = details.postcode.strip()
     event.online_url = details.online_url.strip()
+    event.online_link_public = details.online_link_public
     event.registration_required = details.registration_required
     event.capacity = details.capacity
 
@@ -195,6 +197,7 @@ def local_details(event: Event) -> EventDetails:
         address=event.address,
         postcode=event.postcode,
         online_url=event.online_url,
+        online_link_public=event.online_link_public,
         registration_required=event.registration_required,
         capacity=event.capacity,
     )
@@ -332,6 +335,7 @@ class SeriesTemplate:
     address: str = ""
     postcode: str = ""
     online_url: str = ""
+    online_link_public: bool = False
     registration_required: bool = False
     capacity: int | None = None
 

@@ -5,12 +5,19 @@ from dataclasses import asdict
 
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_login import current_user
 
 from stallapp.accounts.models import Group
 from stallapp.errors import StallError
 from stallapp.events import services
 from stallapp.events.emails import send_event_cancelled, send_place_offers
 from stallapp.events.forms import EventForm, SeriesForm
+from stallapp.events.hub import (
+    REGISTRATIONS_PER_PAGE,
+    event_hub,
+    event_state,
+    registration_page,
+)
 from stallapp.events.models import Event, EventStatus, Registration
 from stallapp.events.series import Frequency, SeriesRule
 from stallapp.extensions import db
@@ -111,13 +118,24 @@ def new_series(group: Group):
 @bp.route("/<int:event_id>")
 @member_required
 def show_event(group: Group, event_id: int):
-    """Show an event; organisers also see who registered and check people in."""
+    """Show an event and lead to all that belongs to it: for organisers its state, rota,
+    packing, sale screen, QR codes, door list, close-out and report; for members their shifts."""
     event = get_in_group_or_404(Event, event_id, group)
+    registrations = services.registrations_of(db.session, event)
+    hub = event_hub(db.session, event, current_user)
     return render_template(
         "events/show.html",
         group=group,
         event=event,
-        registrations=services.registrations_of(db.session, event),
+        hub=hub,
+        state=event_state(event, hub),
+        door=registration_page(
+            registrations.registered,
+            request.args.get("q", "")[:100],
+            request.args.get("page", 1, type=int),
+        ),
+        registrations=registrations,
+        door_per_page=REGISTRATIONS_PER_PAGE,
         public_url=absolute_url("public_events.event_page", event_code=event.public_code),
         button_form=EmptyForm(),
     )
@@ -227,7 +245,15 @@ def check_in(group: Group, event_id: int, registration_id: int):
             flash(error.message, "error")
         else:
             db.session.commit()
-    return redirect(_event_url(event) + f"#registration-{registration.id}")
+    # Back to the same page of the door list, filtered as it was.
+    back = url_for(
+        "events.show_event",
+        group_slug=group.slug,
+        event_id=event.id,
+        q=request.args.get("q", "")[:100] or None,
+        page=request.args.get("page", type=int),
+    )
+    return redirect(f"{back}#registration-{registration.id}")
 
 
 @bp.route("/<int:event_id>/registrations.csv")

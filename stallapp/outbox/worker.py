@@ -54,10 +54,12 @@ def deliver_mail(loop: bool, interval: float) -> None:
             )
         if not loop:
             return
+        # Short naps, so that SIGTERM is answered within half a second when idle.
+        step = min(0.5, interval)
         slept = 0.0
         while slept < interval and not stopping:
-            time.sleep(min(0.5, interval))
-            slept += 0.5
+            time.sleep(step)
+            slept += step
         if stopping:
             return
 

@@ -19,6 +19,7 @@ from stallapp.extensions import csrf, db, limiter
 from stallapp.forms import EmptyForm
 from stallapp.mail import MailPurpose, send_email
 from stallapp.permissions import public_group_or_404
+from stallapp.security import NO_TOKEN, same_origin_posts
 from stallapp.urls import absolute_url
 
 bp = Blueprint("public_contacts", __name__)
@@ -59,10 +60,11 @@ def _invalid_link(group=None):
 
 @bp.route("/g/<group_slug>/join", methods=["GET", "POST"])
 @limiter.limit(_public_form_limit, methods=["POST"])
+@same_origin_posts
 def join(group_slug: str):
     """Join a group's mailing list (confirmed by an emailed link)."""
     group = public_group_or_404(group_slug)
-    form = JoinForm()
+    form = JoinForm(meta=NO_TOKEN)
     wording = form.set_consent_wording(group.name)
     if request.method == "POST" and form.is_bot():
         log.info("join form: honeypot filled, nothing stored")
@@ -86,6 +88,7 @@ def join(group_slug: str):
 
 @bp.route("/join/confirm/<token>", methods=["GET", "POST"])
 @limiter.limit(_public_form_limit, methods=["POST"])
+@same_origin_posts
 def confirm(token: str):
     """Confirm a mailing-list sign-up with the emailed link."""
     try:
@@ -94,7 +97,7 @@ def confirm(token: str):
         return _invalid_link()
     group = contact.group
     g.public_group = group
-    form = EmptyForm()
+    form = EmptyForm(meta=NO_TOKEN)
     if form.validate_on_submit():
         try:
             services.confirm_mailing(db.session, token)
@@ -108,10 +111,11 @@ def confirm(token: str):
 
 @bp.route("/g/<group_slug>/contact", methods=["GET", "POST"])
 @limiter.limit(_public_form_limit, methods=["POST"])
+@same_origin_posts
 def contact(group_slug: str):
     """Send a message to a group's organisers."""
     group = public_group_or_404(group_slug)
-    form = ContactForm()
+    form = ContactForm(meta=NO_TOKEN)
     wording = form.set_consent_wording(group.name)
     if request.method == "POST" and form.is_bot():
         log.info("contact form: honeypot filled, nothing stored")
@@ -139,6 +143,7 @@ def contact(group_slug: str):
 
 @bp.route("/u/<token>", methods=["GET", "POST"])
 @limiter.limit(_public_form_limit, methods=["POST"])
+@same_origin_posts
 def unsubscribe(token: str):
     """Stop a group's mailings to you (the link in every email)."""
     try:
@@ -147,7 +152,7 @@ def unsubscribe(token: str):
         return _invalid_link()
     group = contact.group
     g.public_group = group
-    form = EmptyForm()
+    form = EmptyForm(meta=NO_TOKEN)
     if form.validate_on_submit():
         _unsubscribe(contact, token)
         return render_template("public/unsubscribe_done.html", group=group)
@@ -188,10 +193,11 @@ def unsubscribe_one_click(token: str):
 
 @bp.route("/g/<group_slug>/forget", methods=["GET", "POST"])
 @limiter.limit(_public_form_limit, methods=["POST"])
+@same_origin_posts
 def forget(group_slug: str):
     """Ask by email for everything a group holds about you to be erased."""
     group = public_group_or_404(group_slug)
-    form = ForgetForm()
+    form = ForgetForm(meta=NO_TOKEN)
     if request.method == "POST" and form.is_bot():
         log.info("forget form: honeypot filled, nothing sent")
         return render_template("public/forget_sent.html", group=group)
@@ -217,6 +223,7 @@ def forget(group_slug: str):
 
 @bp.route("/forget/<token>", methods=["GET", "POST"])
 @limiter.limit(_public_form_limit, methods=["POST"])
+@same_origin_posts
 def erase(token: str):
     """Erase everything a group holds about you, with the link from the "forget me" email."""
     try:
@@ -226,7 +233,7 @@ def erase(token: str):
     group = erasure.group
     g.public_group = group
     email = erasure.email
-    form = EmptyForm()
+    form = EmptyForm(meta=NO_TOKEN)
     if form.validate_on_submit():
         try:
             services.erase_by_request(db.session, token)

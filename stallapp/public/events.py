@@ -13,19 +13,29 @@ from flask import (
     request,
     url_for,
 )
+from flask_babel import get_locale
 from flask_babel import gettext as _
 
 from stallapp.announcements.services import SOURCE_PARAMETER, source_announcement_id
+from stallapp.caching import ALWAYS_REVALIDATE, public_response
 from stallapp.errors import InvalidToken, StallError
 from stallapp.events import services
 from stallapp.events.calendar import calendar_bytes
 from stallapp.events.emails import send_place_offers, send_registration_email
 from stallapp.events.forms import RegistrationForm
-from stallapp.events.models import Event
+from stallapp.events.models import Event, RegistrationStatus
 from stallapp.extensions import db, limiter
 from stallapp.forms import EmptyForm
+from stallapp.network.feeds import (
+    event_link_preview,
+    event_structured_data,
+    group_link_preview,
+    group_structured_data,
+)
+from stallapp.network.services import site_settings
 from stallapp.permissions import public_group_or_404
 from stallapp.qr.services import scanned_qr_code_id
+from stallapp.security import NO_TOKEN, same_origin_posts
 from stallapp.urls import absolute_url
 
 bp = Blueprint("public_events", __name__)
@@ -72,12 +82,17 @@ def _group_links(group) -> dict[str, str]:
 def group_page(group_slug: str):
     """Show the group's upcoming events to the public."""
     group = public_group_or_404(group_slug)
+    events = services.upcoming_public_events(db.session, group)
+    url = absolute_url("public_events.group_page", group_slug=group.slug)
+    site_name = site_settings(db.session).name
     response = Response(
         render_template(
             "public/group_page.html",
             group=group,
-            events=services.upcoming_public_events(db.session, group),
+            events=events,
             links=_group_links(group),
+            preview=group_link_preview(group, url, events, site_name, str(get_locale()), _("Next")),
+            structured_data=group_structured_data(group, url, events, _event_link),
         )
     )
     response.headers["Cache-Control"] = CACHE_FOR_FIVE_MINUTES
@@ -92,6 +107,27 @@ def group_calendar(group_slug: str):
         services.calendar_feed_events(db.session, group), _event_link, name=group.name
     )
     return _calendar_response(body, f"{group.slug}-events.ics")
+
+
+@bp.route("/e/<event_code>/r/<token>/event.ics")
+def registration_calendar(event_code: str, token: str):
+    """Serve a registrant's own calendar file, with the meeting link once they have a place."""
+    event = _public_event_or_404(event_code)
+    try:
+        registration = services.registration_for_cancel_token(db.session, token)
+    except InvalidToken:
+        abort(404)
+    if registration.event_id != event.id:
+        abort(404)
+    body = calendar_bytes(
+        [event],
+        _event_link,
+        reveal_online_link=registration.status == RegistrationStatus.REGISTERED,
+    )
+    response = _calendar_response(body, f"event-{event.public_code}.ics")
+    # It may hold the private link: for this person's calendar only, never a shared cache.
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
 
 
 @bp.route("/e/<event_code>/event.ics")
@@ -113,10 +149,11 @@ def _consent_wording(event: Event) -> str:
 
 @bp.route("/e/<event_code>", methods=["GET", "POST"])
 @limiter.limit(lambda: current_app.config["PUBLIC_FORM_LIMIT"], methods=["POST"])
+@same_origin_posts
 def event_page(event_code: str):
     """Show an event to the public, and register for it when registration is on."""
     event = _public_event_or_404(event_code)
-    form = RegistrationForm() if services.registration_open(event) else None
+    form = RegistrationForm(meta=NO_TOKEN) if services.registration_open(event) else None
     if form is not None:
         form.consent.label.text = _consent_wording(event)
     if form is not None and form.validate_on_submit():
@@ -159,16 +196,26 @@ def event_page(event_code: str):
                 waiting=position > 0,
                 position=position,
             )
-    return render_template(
+    url = _event_link(event)
+    group_url = absolute_url("public_events.group_page", group_slug=event.group.slug)
+    page = render_template(
         "public/event_page.html",
         event=event,
         form=form,
         links=_group_links(event.group),
+        preview=event_link_preview(event, url, site_settings(db.session).name, str(get_locale())),
+        structured_data=event_structured_data(event, url, group_url),
     )
+    if request.method == "POST":
+        return page  # the person's input and its messages: for nobody else
+    # The same for every reader (no token, no cookie); the places left move, so a browser
+    # asks each time and gets a 304 while nothing changed.
+    return public_response(page, ALWAYS_REVALIDATE)
 
 
 @bp.route("/e/<event_code>/cancel/<token>", methods=["GET", "POST"])
 @limiter.limit(lambda: current_app.config["PUBLIC_FORM_LIMIT"], methods=["POST"])
+@same_origin_posts
 def cancel_registration(event_code: str, token: str):
     """Cancel a registration with the link from its email: ask first, then cancel."""
     event = _public_event_or_404(event_code)
@@ -180,7 +227,7 @@ def cancel_registration(event_code: str, token: str):
         return render_template(
             "public/event_link_invalid.html", event=event, message=error.message
         ), 404
-    form = EmptyForm()
+    form = EmptyForm(meta=NO_TOKEN)
     if form.validate_on_submit():
         try:
             cancellation = services.cancel_registration(db.session, token)
@@ -198,4 +245,8 @@ def cancel_registration(event_code: str, token: str):
         event=event,
         registration=registration,
         form=form,
+        has_place=registration.status == RegistrationStatus.REGISTERED,
+        calendar_link=url_for(
+            "public_events.registration_calendar", event_code=event.public_code, token=token
+        ),
     )

@@ -6,6 +6,7 @@ purpose's public page. ``code`` is 8 URL-safe random characters: unguessable, an
 re-pointed or retired without reprinting anything else.
 """
 
+import html
 import io
 import re
 import secrets
@@ -30,6 +31,8 @@ SCANNED_QR_CODE_KEY = "scanned_qr_code_id"
 
 #: Four modules of white around the code, as the QR specification asks.
 QUIET_ZONE = 4
+#: Longest label a code may have (the column's length).
+LABEL_LENGTH = 120
 ERROR_CORRECTION = qrcode.constants.ERROR_CORRECT_M
 
 
@@ -136,8 +139,10 @@ def render_png(data: str) -> bytes:
     return buffer.getvalue()
 
 
-def inline_svg(data: str) -> str:
-    """Return the code as SVG markup to place in a page, sized by CSS rather than in millimetres."""
+def inline_svg(data: str, label: str) -> str:
+    """Return the code as SVG markup to place in a page, sized by CSS rather than in millimetres,
+    named ``label`` for screen readers (an image without a name is announced as nothing)."""
     markup = render_svg(data).decode()
     markup = re.sub(r"^<\?xml[^>]*\?>\s*", "", markup)
-    return re.sub(r'width="[^"]*" height="[^"]*"', 'class="qr-svg" role="img"', markup, count=1)
+    attributes = f'class="qr-svg" role="img" aria-label="{html.escape(label, quote=True)}"'
+    return re.sub(r'width="[^"]*" height="[^"]*"', attributes, markup, count=1)

@@ -11,6 +11,7 @@ from stallapp.errors import StallError
 from stallapp.events.display import event_day
 from stallapp.events.models import Event
 from stallapp.extensions import db
+from stallapp.forms import EmptyForm
 from stallapp.permissions import get_in_group_or_404, organiser_required
 from stallapp.qr import services
 from stallapp.qr.forms import PURPOSE_CHOICES, QrCodeForm
@@ -70,6 +71,20 @@ def index(group: Group):
     )
 
 
+@bp.route("/groups/<group_slug>/events/<int:event_id>/qr", methods=["POST"])
+@organiser_required
+def create_for_event(group: Group, event_id: int):
+    """Make a QR code for an event's public page in one step, then show it to print."""
+    event = get_in_group_or_404(Event, event_id, group)
+    if not EmptyForm().validate_on_submit():
+        return redirect(url_for("events.show_event", group_slug=group.slug, event_id=event.id))
+    label = _("Table card · %(event)s", event=event.title)[: services.LABEL_LENGTH]
+    qr_code = services.create_qr_code(db.session, group, QrPurpose.EVENT, label, event)
+    db.session.commit()
+    flash(_("QR code “%(label)s” created.", label=qr_code.label), "success")
+    return redirect(url_for("qr.detail", group_slug=group.slug, qr_code_id=qr_code.id))
+
+
 @bp.route("/groups/<group_slug>/qr/<int:qr_code_id>")
 @organiser_required
 def detail(group: Group, qr_code_id: int):
@@ -118,7 +133,10 @@ def print_page(group: Group, qr_code_id: int, paper: str):
         paper=paper,
         event=event,
         payload=services.payload_url(qr_code),
-        svg_markup=services.inline_svg(services.payload_url(qr_code)),
+        svg_markup=services.inline_svg(
+            services.payload_url(qr_code),
+            _("QR code for %(url)s", url=services.payload_url(qr_code)),
+        ),
     )
 
 

@@ -3,12 +3,14 @@ the date range of the group reports."""
 
 from datetime import date
 
+from flask import g
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from wtforms import DateField, IntegerField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, ValidationError
 
 from stallapp.forms import DayInRange, StallForm
+from stallapp.i18n import money_locales
 from stallapp.money import AmountOutOfRange, format_money, parse_money
 from stallapp.reports.services import MAX_CASH, Period, TitleFigures
 from stallapp.stock.models import Store
@@ -29,7 +31,7 @@ class MoneyField(StringField):
         if not text:
             return
         try:
-            minor = parse_money(text, self.currency)
+            minor = parse_money(text, self.currency, money_locales(g.get("group")))
         except AmountOutOfRange:
             minor = MAX_CASH + 1
         except ValueError as error:
@@ -39,10 +41,21 @@ class MoneyField(StringField):
         self.minor = minor
 
 
+def _store_id(value) -> int | None:
+    """Read the store's id; the list's empty first choice ("Choose a store") reads as None."""
+    if value in ("", None):
+        return None
+    return int(value)
+
+
 class CloseOutForm(StallForm):
     """Built per event by :func:`close_out_form`, which adds the count and cash fields."""
 
-    store = SelectField(_l("Put what came back in"), coerce=int, validators=[InputRequired()])
+    store = SelectField(
+        _l("Put what came back in"),
+        coerce=_store_id,
+        validators=[InputRequired(_l("Choose the store the copies go back to."))],
+    )
     note = TextAreaField(_l("Note (optional)"), validators=[Length(max=2000)])
 
     #: ``(figures, count field)`` per title, set by :func:`close_out_form`.
@@ -133,7 +146,8 @@ def close_out_form(
             ),
         )
     form = EventCloseOutForm()
-    form.store.choices = [(store.id, store.name) for store in stores]
+    # A required list starts with an empty choice, so nothing is picked without a look.
+    form.store.choices = [("", _("Choose a store…"))] + [(store.id, store.name) for store in stores]
     form.count_fields = [(figure, form[f"count_{figure.publication_id}"]) for figure in figures]
     form.cash_fields = [
         (currency, form[f"float_{currency}"], form[f"cash_{currency}"], form[f"note_{currency}"])

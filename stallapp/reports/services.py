@@ -301,6 +301,12 @@ def _check_cash(cash: list[CashEntry]) -> None:
                 raise ValidationFailed(_("An amount must be between 0 and a million."), "amount")
 
 
+def close_out_open(event: Event, now: datetime | None = None) -> bool:
+    """Tell whether the event may be closed out: once it has started, not before (nothing has
+    been sold or handed out yet, and a count then would lock the sale screen for the day)."""
+    return event.starts_at <= (now or utcnow())
+
+
 def close_out(
     session: Session,
     event: Event,
@@ -318,9 +324,15 @@ def close_out(
     (or, when more came back than it had, comes from) the adjustment place as "unaccounted".
 
     :raises EventClosed: code ``already_closed`` when it is closed out already.
+    :raises NotAllowed: code ``not_started`` before the event has started.
     :raises ValidationFailed: on a missing or negative count, a bad amount, or a store of
         another group.
     """
+    if not close_out_open(event):
+        raise NotAllowed(
+            _("The event has not started yet: close it out once it is under way."),
+            "not_started",
+        )
     till = sales.lock_till(session, event)
     existing = close_out_of(session, event)
     if existing is not None and existing.is_closed:
@@ -684,6 +696,18 @@ class EventReport:
     def held_count(self) -> int:
         return sum(1 for line in self.late_sales if line.late.status == LateSaleStatus.HELD)
 
+    @property
+    def money_by_currency(self) -> dict[str, int]:
+        """Return all the money taken per currency (never added across currencies)."""
+        totals: dict[str, int] = {}
+        for row in self.money:
+            totals[row.currency] = totals.get(row.currency, 0) + row.amount
+        return dict(sorted(totals.items()))
+
+    @property
+    def staff_minutes(self) -> int:
+        return sum(row.minutes for row in self.staff)
+
 
 def money_rows(session: Session, event: Event) -> list[MoneyRow]:
     """Return money per currency, kind and payment method (undos subtracted), in one query."""
@@ -778,15 +802,17 @@ def cash_rows(session: Session, event: Event, close_out_row: EventCloseOut | Non
 
 def outreach(session: Session, event: Event) -> Outreach:
     """Count sign-ups, registrations (and those from announcements) and QR scans that came from
-    the event, in one query."""
+    the event, in one query. A sign-up counts once its address is confirmed by email, as the
+    mailing list itself does: an address nobody confirmed may be a typo or someone else's."""
     event_codes = sa.select(QrCode.id).where(QrCode.event_id == event.id)
+    confirmed = Contact.confirmed_at.is_not(None)
     row = session.execute(
         sa.select(
             sa.select(sa.func.count(Contact.id))
-            .where(Contact.source_event_id == event.id)
+            .where(Contact.source_event_id == event.id, confirmed)
             .scalar_subquery(),
             sa.select(sa.func.count(Contact.id))
-            .where(Contact.source_qr_code_id.in_(event_codes))
+            .where(Contact.source_qr_code_id.in_(event_codes), confirmed)
             .scalar_subquery(),
             sa.select(sa.func.count(Registration.id))
             .where(
@@ -1152,11 +1178,11 @@ class StockLine:
 
     @property
     def to_reprint(self) -> bool:
-        return self.total <= self.reorder_level
+        return stock.needs_reprint(self.total, self.reorder_level)
 
 
 def stock_on_hand(session: Session, group: Group) -> list[StockLine]:
-    """Return copies per store and title now, titles at or under their reorder level first.
+    """Return copies per store and title now, titles to reprint first.
 
     A title with no copies anywhere still shows once (without a store), so it can be reprinted.
     """
@@ -1196,7 +1222,7 @@ def stock_on_hand(session: Session, group: Group) -> list[StockLine]:
         .outerjoin(Store, Store.id == per_store.c.store_id)
         .where(Publication.group_id == group.id, Publication.active.is_(True))
         .order_by(
-            sa.case((total <= Publication.reorder_level, 0), else_=1),
+            sa.case((stock.needs_reprint_clause(total, Publication.reorder_level), 0), else_=1),
             *_TITLE_GROUP,
             Publication.id,
             Store.name,
@@ -1309,6 +1335,19 @@ class GroupReport:
     volunteers: list[StaffRow]
     unfilled: list[UnfilledShift]
     unfilled_count: tuple[int, int]
+
+    @property
+    def money_by_currency(self) -> dict[str, int]:
+        """Return all the money taken in the period per currency."""
+        totals: dict[str, int] = {}
+        for row in self.months:
+            totals[row.currency] = totals.get(row.currency, 0) + row.total
+        return dict(sorted(totals.items()))
+
+    @property
+    def to_reprint(self) -> list[str]:
+        """Return the titles to reprint, once each."""
+        return list(dict.fromkeys(line.title for line in self.stock if line.to_reprint))
 
 
 #: Unfilled shifts listed on the page (the CSV has them all).

@@ -108,6 +108,9 @@ def _labels() -> dict:
 def close_out(group: Group, event_id: int):
     """Count what came back and the cash, and close the event out."""
     event = get_in_group_or_404(Event, event_id, group)
+    if not services.close_out_open(event):
+        # Not offered before the event starts; the address explains rather than fails.
+        return render_template("reports/close_out_not_yet.html", group=group, event=event)
     existing = services.close_out_of(db.session, event)
     if existing is not None and existing.is_closed:
         flash(_("This event is already closed out. Reopen it to count again."), "info")
@@ -308,6 +311,7 @@ def event_report(group: Group, event_id: int):
         event=event,
         report=report,
         chart=_title_chart(report),
+        close_out_open=services.close_out_open(event),
         log=services.close_out_log(db.session, event),
         reopen_form=ReopenForm(),
         **_late_sale_context(event, report.late_sales),

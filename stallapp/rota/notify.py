@@ -8,6 +8,7 @@ from flask_babel import force_locale
 from flask_babel import gettext as _
 
 from stallapp.accounts.models import Group, User
+from stallapp.i18n import group_locale
 from stallapp.mail import MailPurpose, send_email
 from stallapp.rota.display import shift_when
 from stallapp.rota.models import Assignment, CoverRequest, Shift
@@ -26,7 +27,7 @@ def _send(
     """Email each person in their language (the group's when they chose none); return how many."""
     sent = 0
     for person in people:
-        with force_locale(person.locale or group.language):
+        with force_locale(group_locale(group, person.locale)):
             send_email(
                 person.email,
                 subject(),

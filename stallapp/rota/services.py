@@ -7,6 +7,9 @@ is locked (``SELECT ... FOR UPDATE`` on PostgreSQL; on SQLite the view began the
 ``BEGIN IMMEDIATE``, see :func:`stallapp.database.begin_write`) before anything is counted.
 """
 
+import base64
+import hashlib
+import hmac
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -31,7 +34,7 @@ from stallapp.rota.models import (
     Unavailability,
 )
 from stallapp.times import LATEST_DAY, utc_to_local
-from stallapp.tokens import hash_token, new_token
+from stallapp.tokens import hash_token
 
 
 class ShiftFull(StallError):
@@ -849,24 +852,53 @@ def unavailable_days(session: Session, user: User) -> list[Unavailability]:
 # Calendar feed
 
 
-def regenerate_feed_token(session: Session, user: User) -> str:
-    """Give the member a new calendar feed URL token; any earlier URL stops working."""
-    token, token_hash = new_token()
+def _feed_token(secret: str, user_id: int, issued_at: datetime) -> str:
+    """Derive the token of a feed issued at ``issued_at``: the same inputs give the same token,
+    so the current link can be shown again while only its hash is stored."""
+    message = f"calendar-feed:{user_id}:{issued_at.isoformat()}".encode()
+    digest = hmac.new(secret.encode(), message, hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(digest).decode().rstrip("=")
+
+
+def ensure_feed_token(session: Session, user: User, secret: str) -> str | None:
+    """Give the member a calendar feed URL token if they have none; keep an existing one.
+
+    Returns the current token, or None when the existing link cannot be shown again (made before
+    links were derived, or under another secret key): it still works, and replacing shows a new
+    one.
+    """
     feed = session.scalar(sa.select(CalendarFeed).where(CalendarFeed.user_id == user.id))
     if feed is None:
-        session.add(CalendarFeed(user=user, token_hash=token_hash))
+        return regenerate_feed_token(session, user, secret)
+    return current_feed_token(feed, secret)
+
+
+def current_feed_token(feed: CalendarFeed, secret: str) -> str | None:
+    """Return the token of ``feed``'s working link, or None when it cannot be derived again."""
+    token = _feed_token(secret, feed.user_id, feed.created_at)
+    return token if hmac.compare_digest(hash_token(token), feed.token_hash) else None
+
+
+def regenerate_feed_token(session: Session, user: User, secret: str) -> str:
+    """Give the member a new calendar feed URL token; any earlier URL stops working."""
+    issued_at = utcnow().replace(microsecond=0)
+    feed = session.scalar(sa.select(CalendarFeed).where(CalendarFeed.user_id == user.id))
+    if feed is not None and feed.created_at.replace(microsecond=0) >= issued_at:
+        # Replaced twice within a second: move on a second so the token changes.
+        issued_at = feed.created_at.replace(microsecond=0) + timedelta(seconds=1)
+    token = _feed_token(secret, user.id, issued_at)
+    if feed is None:
+        session.add(CalendarFeed(user=user, token_hash=hash_token(token), created_at=issued_at))
     else:
-        feed.token_hash = token_hash
+        feed.token_hash = hash_token(token)
+        feed.created_at = issued_at
     session.flush()
     return token
 
 
-def has_feed(session: Session, user: User) -> bool:
-    """Tell whether the member has made a calendar feed URL."""
-    return (
-        session.scalar(sa.select(CalendarFeed.id).where(CalendarFeed.user_id == user.id))
-        is not None
-    )
+def feed_of(session: Session, user: User) -> CalendarFeed | None:
+    """Return the member's calendar feed, if they made one."""
+    return session.scalar(sa.select(CalendarFeed).where(CalendarFeed.user_id == user.id))
 
 
 def user_for_feed_token(session: Session, token: str) -> User | None:

@@ -4,9 +4,20 @@ import logging
 from datetime import date, datetime, time, timedelta
 
 import sqlalchemy as sa
-from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_login import current_user
+from sqlalchemy.orm import joinedload, selectinload
 from wtforms import SelectChoice
 
 from stallapp.accounts.models import Group, Membership, User
@@ -49,8 +60,14 @@ bp = Blueprint("rota", __name__)
 display.register(bp)
 log = logging.getLogger(__name__)
 
+#: My shifts shows this many later shifts and open shifts unfolded; the rest fold away, so the
+#: page stays a few screens long on a phone.
+SHOWN_LATER = 3
+SHOWN_OPEN = 5
 #: How far ahead the group rota looks when no range is given.
 DEFAULT_RANGE = timedelta(days=60)
+#: A shift's people, as "With: ..." lists them: loaded with the shift, not one by one.
+SHIFT_PEOPLE = (selectinload(Shift.active_assignments).joinedload(Assignment.user),)
 
 
 def _own_assignment_or_404(assignment_id: int) -> Assignment:
@@ -111,9 +128,28 @@ def _my_shifts_page(failed_form=None, failed_assignment_id=None, unavailable_for
         cover_form=CoverForm(formdata=None),
         unavailable_form=unavailable_form or UnavailableForm(formdata=None),
         unavailable=services.unavailable_days(db.session, current_user),
-        has_feed=services.has_feed(db.session, current_user),
+        **_feed_links(),
         button_form=EmptyForm(),
+        shown_later=SHOWN_LATER,
+        shown_open=SHOWN_OPEN,
     )
+
+
+def _feed_links() -> dict:
+    """The member's calendar link as shown on My shifts: its https and webcal forms, whether
+    they have one at all, and None for a link that cannot be shown again."""
+    feed_row = services.feed_of(db.session, current_user)
+    token = (
+        services.current_feed_token(feed_row, current_app.config["SECRET_KEY"])
+        if feed_row is not None
+        else None
+    )
+    url = absolute_url("rota.calendar_feed", token=token) if token else None
+    return {
+        "has_feed": feed_row is not None,
+        "feed_url": url,
+        "webcal_url": "webcal://" + url.split("://", 1)[1] if url else None,
+    }
 
 
 @bp.route("/my-shifts")
@@ -198,6 +234,12 @@ def cover(group: Group, cover_request_id: int):
         .join(Assignment, Assignment.id == CoverRequest.assignment_id)
         .join(Shift, Shift.id == Assignment.shift_id)
         .where(CoverRequest.id == cover_request_id, Shift.group_id == group.id)
+        .options(
+            joinedload(CoverRequest.assignment)
+            .joinedload(Assignment.shift)
+            .selectinload(Shift.active_assignments)
+            .joinedload(Assignment.user)
+        )
     )
     if cover_request is None:
         abort(404)
@@ -268,17 +310,29 @@ def remove_unavailable(unavailability_id: int):
 @bp.route("/my-shifts/calendar", methods=["POST"])
 @login_required
 def new_feed():
-    """Make a new secret calendar link for the member (the old one stops working)."""
-    if not EmptyForm().validate_on_submit():
-        return redirect(url_for("rota.my_shifts"))
-    token = services.regenerate_feed_token(db.session, current_user)
-    db.session.commit()
-    url = absolute_url("rota.calendar_feed", token=token)
-    return render_template(
-        "rota/feed_link.html",
-        url=url,
-        webcal_url="webcal://" + url.split("://", 1)[1],
-    )
+    """Make the member's secret calendar link, unless they have one (it is never replaced here:
+    that would break every calendar already subscribed to it)."""
+    if EmptyForm().validate_on_submit():
+        services.ensure_feed_token(db.session, current_user, current_app.config["SECRET_KEY"])
+        db.session.commit()
+    return redirect(url_for("rota.my_shifts") + "#calendar")
+
+
+@bp.route("/my-shifts/calendar/replace", methods=["POST"])
+@login_required
+def replace_feed():
+    """Replace the member's calendar link: the old one stops working at once."""
+    if EmptyForm().validate_on_submit():
+        services.regenerate_feed_token(db.session, current_user, current_app.config["SECRET_KEY"])
+        db.session.commit()
+        flash(
+            _(
+                "Your calendar link is replaced. The old one no longer works: add the new one "
+                "to your calendar app."
+            ),
+            "success",
+        )
+    return redirect(url_for("rota.my_shifts") + "#calendar")
 
 
 @bp.route("/calendar/<token>.ics")
@@ -329,7 +383,9 @@ def group_rota(group: Group):
     form, first_day, last_day = _range_of(group)
     start = _local_midnight(first_day, group.timezone)
     end = _local_midnight(last_day + timedelta(days=1), group.timezone)
-    shifts = services.group_rota(db.session, group, start, end)
+    # Without a chosen range, only the shifts still to come: not this morning's, now over.
+    shift_start = start if request.args else max(start, utcnow())
+    shifts = services.group_rota(db.session, group, shift_start, end)
     events = db.session.scalars(
         sa.select(Event)
         .where(Event.group_id == group.id, Event.ends_at >= start, Event.starts_at < end)
@@ -551,7 +607,7 @@ def _member_choices(group: Group, shift: Shift) -> list[SelectChoice]:
 @organiser_required
 def assign(group: Group, shift_id: int):
     """Put a member of the group on a shift, after showing any warnings."""
-    shift = get_in_group_or_404(Shift, shift_id, group)
+    shift = get_in_group_or_404(Shift, shift_id, group, *SHIFT_PEOPLE)
     form = AssignForm()
     form.user_id.choices = _member_choices(group, shift)
     warnings = []

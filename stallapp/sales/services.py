@@ -180,13 +180,14 @@ def _checked_email(value, op_id) -> str:
     return address
 
 
-def parse_amount(text: str, currency: str) -> int:
-    """Parse an amount a member typed into minor units, within bounds.
+def parse_amount(text: str, currency: str, money_locale: str | None = None) -> int:
+    """Parse an amount a member typed into minor units, within bounds; read first as written in
+    ``money_locale`` (the group's, so a queued sale always parses the same), then as before.
 
     :raises ValueError: with a message for people.
     """
     try:
-        minor = parse_money(text, currency)
+        minor = parse_money(text, currency, [money_locale] if money_locale else [])
     except AmountOutOfRange:
         minor = stock.MAX_AMOUNT + 1
     except ValueError as error:
@@ -196,7 +197,7 @@ def parse_amount(text: str, currency: str) -> int:
     return minor
 
 
-def parse_operation(raw, default_currency: str) -> Operation:
+def parse_operation(raw, default_currency: str, money_locale: str | None = None) -> Operation:
     """Turn one JSON operation into an :class:`Operation`.
 
     Amounts arrive as the text the member typed in major units ("2.50"), or null for the list
@@ -263,7 +264,9 @@ def parse_operation(raw, default_currency: str) -> Operation:
         amount = raw.get("amount")
         if amount is not None and amount != "":
             try:
-                values["amount"] = parse_amount(_text(amount, "amount", op_id, 20), currency)
+                values["amount"] = parse_amount(
+                    _text(amount, "amount", op_id, 20), currency, money_locale
+                )
             except ValueError as error:
                 raise BadOperation(str(error), op_id) from error
     if kind in ("sale", "giveaway"):
@@ -287,7 +290,7 @@ def parse_operation(raw, default_currency: str) -> Operation:
     return Operation(**values)
 
 
-def parse_batch(body, default_currency: str) -> list[Operation]:
+def parse_batch(body, default_currency: str, money_locale: str | None = None) -> list[Operation]:
     """Parse a sync request's body: ``{"operations": [...]}``.
 
     :raises BadOperation: on anything malformed; nothing is recorded then.
@@ -297,7 +300,7 @@ def parse_batch(body, default_currency: str) -> list[Operation]:
     operations = body["operations"]
     if not 1 <= len(operations) <= MAX_BATCH:
         raise BadOperation(_("Send from 1 to %(max)d operations at a time.", max=MAX_BATCH))
-    return [parse_operation(raw, default_currency) for raw in operations]
+    return [parse_operation(raw, default_currency, money_locale) for raw in operations]
 
 
 # The till -----------------------------------------------------------------------------------

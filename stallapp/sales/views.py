@@ -32,6 +32,7 @@ from stallapp.errors import EventClosed, StallError
 from stallapp.events.models import Event
 from stallapp.extensions import db
 from stallapp.forms import EmptyForm
+from stallapp.i18n import regional_locale
 from stallapp.inputs import whole_number
 from stallapp.money import format_money
 from stallapp.permissions import (
@@ -216,7 +217,9 @@ def _form_operation(default_currency: str) -> services.Operation:
                 "email": form.get("email", ""),
                 "consent": form.get("consent") == "y",
             }
-    return services.parse_operation(raw, default_currency)
+    return services.parse_operation(
+        raw, default_currency, regional_locale(g.group.language, g.group)
+    )
 
 
 @bp.route("/groups/<group_slug>/sell/<int:event_id>/record", methods=["POST"])
@@ -300,7 +303,9 @@ def sync(group: Group, event_id: int):
         return _json_error(400, _("The request must be JSON."))
     till = services.till_of(db.session, event) or services.default_till(event)
     try:
-        operations = services.parse_batch(body, till.main_currency)
+        operations = services.parse_batch(
+            body, till.main_currency, regional_locale(group.language, group)
+        )
     except services.BadOperation as error:
         return _json_error(400, error.message, operation=error.operation_id)
     try:

@@ -58,8 +58,28 @@ DEMO_TITLES = {
         ("Mutiny", PublicationKind.BROADSHEET, "en", "", date(2024, 9, 1), True, {}),
         ("Mutinerie", PublicationKind.BROADSHEET, "fr", "", date(2024, 9, 1), True, {}),
     ],
+    # The PCInt's leaflets from the seed, given away, in Italian and English.
+    "italia": [
+        ("Volantino sulla Palestina", PublicationKind.LEAFLET, "it", "", None, True, {}),
+        ("Leaflet on Palestine", PublicationKind.LEAFLET, "en", "", None, True, {}),
+        (
+            "Volantino: manifestazione di Firenze, 26 marzo",
+            PublicationKind.LEAFLET,
+            "it",
+            "",
+            None,
+            True,
+            {},
+        ),
+        ("Volantino: No Draghi Day", PublicationKind.LEAFLET, "it", "", None, True, {}),
+    ],
 }
-DEMO_STORES = {"uk": "Spare room", "nyc": "Comrade's closet", "montreal": "Local"}
+DEMO_STORES = {
+    "uk": "Spare room",
+    "nyc": "Comrade's closet",
+    "montreal": "Local",
+    "italia": "Sede",
+}
 # group slug → copies received per (title, issue number)
 DEMO_PRINT_RUNS = {
     "uk": {
@@ -70,6 +90,12 @@ DEMO_PRINT_RUNS = {
     },
     "nyc": {("Aurora", ""): 200, ("1917", ""): 15},
     "montreal": {("Mutiny", ""): 100, ("Mutinerie", ""): 200},
+    "italia": {
+        ("Volantino sulla Palestina", ""): 500,
+        ("Leaflet on Palestine", ""): 200,
+        ("Volantino: manifestazione di Firenze, 26 marzo", ""): 300,
+        ("Volantino: No Draghi Day", ""): 300,
+    },
 }
 DEMO_OFFERS = {
     "uk": [

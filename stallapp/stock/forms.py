@@ -1,9 +1,12 @@
 """Catalogue, store and ledger forms."""
 
 import re
+from collections.abc import Sequence
 from datetime import date
 
+from flask import g
 from flask_babel import lazy_gettext as _l
+from werkzeug.datastructures import MultiDict
 from wtforms import (
     BooleanField,
     DateField,
@@ -23,6 +26,7 @@ from wtforms.validators import (
 )
 
 from stallapp.forms import DayInRange, StallForm
+from stallapp.i18n import money_locales
 from stallapp.money import AmountOutOfRange, is_valid_currency, parse_money
 from stallapp.stock.models import PublicationKind
 from stallapp.stock.services import MAX_AMOUNT, MAX_QUANTITY
@@ -37,16 +41,24 @@ KIND_CHOICES = [
 ]
 KIND_LABELS = {choice.value: choice.label for choice in KIND_CHOICES}
 
-_PRICE = re.compile(r"^(?:([A-Za-z]{3})\s*([0-9][0-9.,]*)|([0-9][0-9.,]*)\s*([A-Za-z]{3}))$")
+#: The amount may hold group marks, spaces among them ("EUR 1 234,50" in French Canada).
+_AMOUNT = r"([0-9](?:[0-9., \u00a0\u202f]*[0-9])?)"
+_PRICE = re.compile(rf"^(?:([A-Za-z]{{3}})\s*{_AMOUNT}|{_AMOUNT}\s*([A-Za-z]{{3}}))$")
 
 
-def parse_prices(text: str) -> dict[str, int]:
-    """Parse "GBP 12, EUR 20.50" (or "12 GBP; 20.50 EUR") into ``{currency: minor units}``.
+#: Between two prices: a semicolon, a line break, or a comma next to a currency code or a space
+#: ("GBP 12, EUR 20", "12 GBP,20 EUR"); a comma between digits is a decimal mark ("EUR 12,50").
+_PRICE_SEPARATOR = re.compile(r"[;\n]+|,(?=\s|[A-Za-z])|(?<=[A-Za-z]),")
+
+
+def parse_prices(text: str, locales: Sequence[str] = ()) -> dict[str, int]:
+    """Parse "GBP 12, EUR 20.50" (or "12 GBP; 20.50 EUR") into ``{currency: minor units}``;
+    amounts as written in ``locales`` too ("EUR 1.234,50" in Italy).
 
     :raises ValueError: with a message for people.
     """
     prices: dict[str, int] = {}
-    for part in re.split(r"[,;\n]+", text or ""):
+    for part in _PRICE_SEPARATOR.split(text or ""):
         part = part.strip()
         if not part:
             continue
@@ -62,7 +74,7 @@ def parse_prices(text: str) -> dict[str, int]:
         if currency in prices:
             raise ValueError(_l("%(code)s is given twice.", code=currency))
         try:
-            minor = parse_money(amount.replace(",", "."), currency)
+            minor = parse_money(amount, currency, locales)
         except AmountOutOfRange:
             minor = MAX_AMOUNT + 1
         except ValueError as error:
@@ -73,6 +85,30 @@ def parse_prices(text: str) -> dict[str, int]:
             raise ValueError(_l("A price must be between 0 and a million."))
         prices[currency] = minor
     return prices
+
+
+def _optional_id(value) -> int | None:
+    """Read an id from a filter list whose first choice, "All", is empty."""
+    if value in ("", None):
+        return None
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+#: Currencies the price rows offer, after the group's own; a title priced in another keeps it.
+COMMON_CURRENCIES = ("GBP", "EUR", "USD", "CAD", "AUD", "CHF", "SEK", "NZD")
+
+
+def currency_choices(group_currency: str) -> list[str]:
+    """Return the currencies to offer for prices: the group's first, then the common ones."""
+    return [group_currency, *(code for code in COMMON_CURRENCIES if code != group_currency)]
+
+
+#: Names of the price rows' fields on the page (one currency list and one amount per row).
+PRICE_CURRENCY = "price_currency"
+PRICE_AMOUNT = "price_amount"
 
 
 class PricesMixin:
@@ -87,9 +123,44 @@ class PricesMixin:
     #: Whether at least one price must be given.
     prices_required = False
 
+    def process(self, formdata=None, obj=None, data=None, extra_filters=None, **kwargs):
+        """Read the page's price rows (a currency list and an amount per row) into ``prices``,
+        as "GBP 12.00; EUR 20.00": the rows are only how the page asks, the prices are parsed,
+        checked and stored as before."""
+        formdata = self.meta.wrap_formdata(self, formdata)
+        if formdata is not None and PRICE_CURRENCY in formdata:
+            rows = zip(
+                formdata.getlist(PRICE_CURRENCY), formdata.getlist(PRICE_AMOUNT), strict=False
+            )
+            joined = "; ".join(
+                f"{currency} {amount.strip()}" for currency, amount in rows if amount.strip()
+            )
+            formdata = MultiDict(formdata)
+            formdata.setlist("prices", [joined])
+        super().process(formdata, obj, data, extra_filters=extra_filters, **kwargs)
+
+    def price_rows(self, currencies: Sequence[str], spare: int = 1) -> list[tuple[str, str]]:
+        """Return ``(currency, amount)`` rows to show: the prices typed or stored, then
+        ``spare`` empty rows (at least one), each empty row offering the next unused currency."""
+        rows: list[tuple[str, str]] = []
+        for part in _PRICE_SEPARATOR.split(self.prices.data or ""):
+            part = part.strip()
+            match = _PRICE.match(part)
+            if match:
+                currency = (match.group(1) or match.group(4)).upper()
+                rows.append((currency, match.group(2) or match.group(3)))
+            elif part:
+                # An amount that did not parse stays in its currency's row, as typed.
+                loose = re.match(r"^([A-Za-z]{3})\s+(.*)$", part)
+                rows.append((loose.group(1).upper(), loose.group(2)) if loose else ("", part))
+        unused = [currency for currency in currencies if currency not in {c for c, _ in rows}]
+        for index in range(max(spare, 1)):
+            rows.append((unused[index] if index < len(unused) else "", ""))
+        return rows
+
     def validate_prices(self, field):
         try:
-            self.parsed_prices = parse_prices(field.data)
+            self.parsed_prices = parse_prices(field.data, money_locales(g.get("group")))
         except ValueError as error:
             raise ValidationError(str(error)) from error
         if self.prices_required and not self.parsed_prices:
@@ -214,3 +285,15 @@ class SubscriptionOfferForm(PricesMixin, StallForm):
     description = StringField(_l("Description (optional)"), validators=[Length(max=500)])
     active = BooleanField(_l("Offered"), default=True)
     prices_required = True
+
+
+class LedgerFilterForm(StallForm):
+    """The ledger's filters, read from the query string (a GET form: no CSRF)."""
+
+    class Meta:
+        csrf = False
+
+    store = SelectField(_l("Store"), coerce=_optional_id, validate_choice=False)
+    title = SelectField(_l("Title"), coerce=_optional_id, validate_choice=False)
+    since = DateField(_l("From"), validators=[Optional(), DayInRange()])
+    until = DateField(_l("Until"), validators=[Optional(), DayInRange()])

@@ -7,7 +7,7 @@ and a correction is a reversing row. Services flush and never commit.
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime, time, timedelta
 from functools import cache
 
 import sqlalchemy as sa
@@ -29,6 +29,7 @@ from stallapp.stock.models import (
     SubscriptionOffer,
     SubscriptionPrice,
 )
+from stallapp.times import NonexistentLocalTime, local_to_utc
 
 #: Upper bound for one movement, so a typo (200000 for 20) is caught rather than booked.
 MAX_QUANTITY = 100_000
@@ -713,6 +714,18 @@ def _event_levels_statement() -> sa.Select:
     )
 
 
+def needs_reprint(copies: int, reorder_level: int) -> bool:
+    """Tell whether a title is to reprint: fewer copies in all stores than its reorder level
+    ("Reprint when fewer than 75"); a level of 0 never warns. The one rule of the catalogue,
+    the group's home and the group report."""
+    return reorder_level > 0 and copies < reorder_level
+
+
+def needs_reprint_clause(copies: sa.ColumnElement, reorder_level: sa.ColumnElement):
+    """Return :func:`needs_reprint` as SQL, for queries that sort or filter by it."""
+    return sa.and_(reorder_level > 0, copies < reorder_level)
+
+
 def totals_by_publication(levels: Mapping[tuple[int, int], int]) -> dict[int, int]:
     """Sum store levels per title (a dict comprehension over the already-summed rows)."""
     totals: dict[int, int] = defaultdict(int)
@@ -739,6 +752,71 @@ def recent_movements(session: Session, group: Group, limit: int = 100) -> list[S
             .limit(limit)
         )
     )
+
+
+#: Ledger rows per page: a phone screenful or three, not the whole history.
+LEDGER_PER_PAGE = 20
+
+
+@dataclass(frozen=True)
+class LedgerFilter:
+    """Which movements the ledger shows: of one store (in or out), of one title, and from one
+    local day to another (both included, in the group's zone); None leaves that out."""
+
+    store_id: int | None = None
+    publication_id: int | None = None
+    first_day: date | None = None
+    last_day: date | None = None
+
+
+def _local_day_start(day: date, zone_name: str) -> datetime:
+    """Return the UTC instant ``day`` begins in ``zone_name`` (an hour on where midnight is
+    skipped by a clock change)."""
+    midnight = datetime.combine(day, time())
+    try:
+        return local_to_utc(midnight, zone_name)
+    except NonexistentLocalTime:
+        return local_to_utc(midnight + timedelta(hours=1), zone_name)
+
+
+def ledger_page(
+    session: Session, group: Group, chosen: LedgerFilter, page: int = 1
+) -> tuple[list[StockMovement], bool]:
+    """Return a page of the group's movements, latest first, that ``chosen`` lets through, and
+    whether more follow."""
+    query = sa.select(StockMovement).where(StockMovement.group_id == group.id)
+    if chosen.store_id is not None:
+        query = query.where(
+            sa.or_(
+                StockMovement.from_store_id == chosen.store_id,
+                StockMovement.to_store_id == chosen.store_id,
+            )
+        )
+    if chosen.publication_id is not None:
+        query = query.where(StockMovement.publication_id == chosen.publication_id)
+    if chosen.first_day is not None:
+        since = _local_day_start(chosen.first_day, group.timezone)
+        query = query.where(StockMovement.created_at >= since)
+    if chosen.last_day is not None:
+        until = _local_day_start(chosen.last_day + timedelta(days=1), group.timezone)
+        query = query.where(StockMovement.created_at < until)
+    page = min(max(page, 1), 100_000)
+    rows = list(
+        session.scalars(
+            query.options(
+                selectinload(StockMovement.publication),
+                selectinload(StockMovement.from_store),
+                selectinload(StockMovement.to_store),
+                selectinload(StockMovement.from_event),
+                selectinload(StockMovement.to_event),
+                selectinload(StockMovement.created_by),
+            )
+            .order_by(StockMovement.id.desc())
+            .offset((page - 1) * LEDGER_PER_PAGE)
+            .limit(LEDGER_PER_PAGE + 1)
+        )
+    )
+    return rows[:LEDGER_PER_PAGE], len(rows) > LEDGER_PER_PAGE
 
 
 def reversed_ids(session: Session, movement_ids: Iterable[int]) -> set[int]:

@@ -1,6 +1,6 @@
 """Organisers' catalogue, stores, packing for events and the stock ledger."""
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -18,6 +18,7 @@ from stallapp.stock.forms import (
     CopyForm,
     CountForm,
     HowToOrderForm,
+    LedgerFilterForm,
     MoveForm,
     PublicationForm,
     ReceiveForm,
@@ -25,6 +26,7 @@ from stallapp.stock.forms import (
     StoreForm,
     SubscriptionOfferForm,
     WriteOffForm,
+    currency_choices,
 )
 from stallapp.stock.models import (
     Place,
@@ -46,6 +48,13 @@ PLACE_LABELS = {
     Place.WRITTEN_OFF: _l("written off"),
     Place.ADJUSTMENT: _l("count adjustment"),
 }
+
+
+@bp.context_processor
+def _price_currencies() -> dict:
+    """Offer the group's currency first in every price row of the stock pages."""
+    group = g.get("group")
+    return {"price_currencies": currency_choices(group.currency) if group else []}
 
 
 def _data(form: PublicationForm) -> services.PublicationData:
@@ -81,6 +90,7 @@ def index(group: Group):
         publications=publications,
         totals=totals,
         kind_labels=KIND_LABELS,
+        needs_reprint=services.needs_reprint,
     )
 
 
@@ -428,11 +438,34 @@ def return_stock(group: Group, event_id: int):
 @bp.route("/ledger")
 @organiser_required
 def ledger(group: Group):
-    """Show the latest stock movements, with a correction button on each."""
-    movements = services.recent_movements(db.session, group)
+    """Show the stock movements a page at a time, latest first, filtered by store, title and
+    dates, with a correction button on each."""
+    form = LedgerFilterForm(request.args)
+    form.store.choices = [("", _("All stores"))] + [
+        (store.id, store.name) for store in services.stores_of(db.session, group)
+    ]
+    form.title.choices = [("", _("All titles")), *services.title_choices(db.session, group)]
+    form.validate()
+    chosen = services.LedgerFilter(
+        store_id=form.store.data,
+        publication_id=form.title.data,
+        first_day=form.since.data if not form.since.errors else None,
+        last_day=form.until.data if not form.until.errors else None,
+    )
+    page = request.args.get("page", 1, type=int)
+    movements, has_more = services.ledger_page(db.session, group, chosen, page)
+    filters = {
+        key: value
+        for key, value in request.args.items()
+        if key in ("store", "title", "since", "until") and value
+    }
     return render_template(
         "stock/ledger.html",
         group=group,
+        filter_form=form,
+        filters=filters,
+        page=max(page, 1),
+        has_more=has_more,
         movements=movements,
         reversed_ids=services.reversed_ids(db.session, [m.id for m in movements]),
         place_labels=PLACE_LABELS,

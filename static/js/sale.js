@@ -567,10 +567,12 @@
         return setAside(bad, reason, advice, false).then(function () { return syncEvent(url, progress); });
       });
     }
-    // The server is down or failing: wait and try again; on repeated plain errors, one at a time.
+    // The server is down or failing: wait and try again. Only a plain 500 may come from one
+    // operation (a 502, 503 or 504 is the server or its proxy being away): when it repeats,
+    // send one at a time, and set aside (to try again later) one that fails twice on its own.
     t.state = "trouble";
     var retryAfter = parseInt(response.headers.get("Retry-After") || "0", 10) || 0;
-    if (status === 500 || (status > 503 && status < 600) || status === 502) {
+    if (status === 500) {
       if (batch.length > 1 && t.failures + 1 >= SPLIT_AFTER) {
         t.single = true;
         t.failures = 0;
