@@ -17,6 +17,8 @@ from sqlalchemy.orm import Session
 
 from stallapp.accounts.models import Group, Membership, Role, User
 from stallapp.events.models import Event, EventKind, EventStatus
+from stallapp.reports import services as reports
+from stallapp.reports.models import EventCloseOut
 from stallapp.rota.models import Assignment, Shift, ShiftRole
 from stallapp.sales.models import PaymentMethod, Sale, SaleKind, SaleLine
 from stallapp.stock.models import (
@@ -84,8 +86,13 @@ def load_history(
     members: int = 20,
     now: datetime | None = None,
     seed: int = 1917,
+    close_out: bool = False,
 ) -> History:
-    """Insert a year of ``group``'s history ending at ``now``; the caller commits."""
+    """Insert a year of ``group``'s history ending at ``now``; the caller commits.
+
+    With ``close_out``, every event but the latest is closed out, as a group's past events are:
+    a close-out row and the summaries the close-out writes (not its stock and cash counts).
+    """
     rng = random.Random(seed)
     now = now or datetime.now(UTC)
     history = History()
@@ -355,9 +362,42 @@ def load_history(
                 assignments.append({"shift_id": sid, "user_id": user, "created_at": created})
     _insert(session, Shift, shifts)
     _insert(session, Assignment, assignments)
+    if close_out:
+        close_out_id = _next_id(session, EventCloseOut)
+        _insert(
+            session,
+            EventCloseOut,
+            [
+                {
+                    "id": close_out_id + n,
+                    "group_id": group.id,
+                    "event_id": eid,
+                    "store_id": history.store_ids[n % len(history.store_ids)],
+                    "closed_at": starts_of[eid] + timedelta(hours=6),
+                    "closed_by_id": organiser.id,
+                    "note": "",
+                    "created_at": starts_of[eid] + timedelta(hours=6),
+                }
+                for n, eid in enumerate(history.event_ids[:-1])
+            ],
+        )
+        reports.write_summaries(
+            session, sa.select(EventCloseOut.event_id).where(EventCloseOut.group_id == group.id)
+        )
     _move_sequences(
         session,
-        [User, Membership, Store, Publication, SubscriptionOffer, Event, Sale, SaleLine, Shift],
+        [
+            User,
+            Membership,
+            Store,
+            Publication,
+            SubscriptionOffer,
+            Event,
+            Sale,
+            SaleLine,
+            Shift,
+            EventCloseOut,
+        ],
     )
     session.flush()
     if session.get_bind().dialect.name == "postgresql":

@@ -109,7 +109,8 @@ def load(database_url: str, sizes: dict) -> Target:
         accounts.add_membership(db.session, organiser, group, Role.ORGANISER)
         db.session.commit()
         started = time.monotonic()
-        history = load_history(db.session, group, organiser, **sizes)
+        # A group's past events are closed out; the latest waits for its count.
+        history = load_history(db.session, group, organiser, close_out=True, **sizes)
         db.session.commit()
         print(f"loaded {history.lines} sale lines in {time.monotonic() - started:.1f} s")
         # A stall happening now, packed with ten titles, for the sale screen and the POSTs.

@@ -11,3 +11,8 @@ max_requests = 2000
 max_requests_jitter = 200
 accesslog = "-"
 errorlog = "-"
+# Proxy headers are the app's business (PROXY_FIX_HOPS, Werkzeug's ProxyFix): gunicorn itself
+# must not take X-Forwarded-Proto from 127.0.0.1 (its default), or any local client could claim
+# https and get the HSTS header and Secure-only behaviour over plain http.
+secure_scheme_headers: dict[str, str] = {}
+forwarded_allow_ips = ""

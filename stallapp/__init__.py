@@ -8,7 +8,7 @@ from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from stallapp.config import DefaultConfig, from_environment
-from stallapp.inputs import register_input_guard
+from stallapp.inputs import AsciiIntegerConverter, register_input_guard
 from stallapp.urls import TrustedHostsOnly, configure_public_urls
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -23,6 +23,8 @@ def create_app(test_config: dict | None = None) -> Flask:
         template_folder=str(PROJECT_ROOT / "templates"),
         static_folder=str(PROJECT_ROOT / "static"),
     )
+    # Before any route is added: ids in addresses are ASCII digits (see stallapp.inputs).
+    app.url_map.converters["int"] = AsciiIntegerConverter
     app.config.from_object(DefaultConfig)
     if test_config is None:
         app.config.from_pyfile("config.py", silent=True)

@@ -50,6 +50,10 @@ class DefaultConfig:
     LOGIN_SLOWDOWN_FREE_FAILURES = 5
     LOGIN_SLOWDOWN_MAX_SECONDS = 2.0
     LOGIN_SLOWDOWN_WINDOW_MINUTES = 15
+    #: Seconds of slow-down pauses the whole site may spend per minute, across all accounts. A
+    #: pause holds a worker; beyond this budget logins are checked at once (the hard limits and
+    #: Argon2 still apply), so guessing from many addresses cannot tie up every worker.
+    LOGIN_PAUSE_BUDGET_SECONDS_PER_MINUTE = 20
     PUBLIC_FORM_LIMIT = "10 per minute;50 per hour"
 
     #: Number of proxies in front of the app whose X-Forwarded-* headers are trusted (0: none).

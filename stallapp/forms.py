@@ -5,7 +5,7 @@ from datetime import date
 from flask import g
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import IntegerField, StringField, TextAreaField
+from wtforms import EmailField, IntegerField, StringField, TextAreaField
 from wtforms.validators import Length, StopValidation, ValidationError
 
 from stallapp.inputs import has_control_characters
@@ -58,6 +58,10 @@ def _check_whole_number(value: str) -> None:
         raise StopValidation(_l("That number is far too large."))
 
 
+def _strip_spaces(value):
+    return value.strip() if isinstance(value, str) else value
+
+
 class StallForm(FlaskForm):
     """The base of every form: each field refuses control characters, and text is bounded."""
 
@@ -71,6 +75,9 @@ class StallForm(FlaskForm):
             ):
                 checks.append(Length(max=DEFAULT_MAX_TEXT if multiline else DEFAULT_MAX_LINE))
             field.validators = [*checks, *field.validators]
+            if isinstance(field, EmailField):
+                # Phone keyboards add a space after a suggested address.
+                field.filters = [*field.filters, _strip_spaces]
             if field.short_name == "csrf_token":
                 # Two forms on one page would both carry id="csrf_token": a duplicate id. The
                 # hidden token needs no id (no label points at it).

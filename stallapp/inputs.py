@@ -16,6 +16,7 @@ from flask import Flask, abort, g, jsonify, render_template, request
 from flask.json.provider import DefaultJSONProvider
 from flask_babel import gettext as _
 from werkzeug.exceptions import BadRequest, RequestEntityTooLarge
+from werkzeug.routing import IntegerConverter
 
 from stallapp.errors import ERROR_TITLES
 
@@ -35,6 +36,16 @@ MAX_JSON_BYTES = 256 * 1024
 MAX_JSON_INTEGER_DIGITS = 20
 #: Brackets, braces, quotes and backslashes: all that decides how deep JSON text nests.
 _JSON_STRUCTURE = re.compile(r'[\[\]{}"\\]')
+
+
+class AsciiIntegerConverter(IntegerConverter):
+    """``<int:...>`` in routes, for ASCII digits only.
+
+    Werkzeug's matches any Unicode digit, so ``/sell/１/sync`` (a full-width one) reached
+    event 1; an id in an address is written 0-9 or it is not an id.
+    """
+
+    regex = r"[0-9]+"
 
 
 def has_control_characters(text: str, *, multiline: bool = False) -> bool:

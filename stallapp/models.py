@@ -20,7 +20,14 @@ from stallapp.events.models import Event, EventSeries, Registration
 from stallapp.network.models import PublicPageSettings, SiteSettings
 from stallapp.outbox.models import OutgoingMessage
 from stallapp.qr.models import QrCode
-from stallapp.reports.models import CashCount, CloseOutLogEntry, EventCloseOut, StockCount
+from stallapp.reports.models import (
+    CashCount,
+    CloseOutLogEntry,
+    EventCloseOut,
+    EventMoneySummary,
+    EventTitleSummary,
+    StockCount,
+)
 from stallapp.rota.models import (
     Assignment,
     CalendarFeed,
@@ -54,8 +61,10 @@ __all__ = [
     "ErasureRequest",
     "Event",
     "EventCloseOut",
+    "EventMoneySummary",
     "EventSeries",
     "EventTill",
+    "EventTitleSummary",
     "Group",
     "Invitation",
     "LateSale",

@@ -16,7 +16,12 @@ from babel.numbers import (
 from flask_babel import format_currency
 
 #: Currencies babel knows that are no longer legal tender or are funds codes, kept out of menus.
-_KNOWN_CURRENCIES = frozenset(list_currencies())
+#: ISO 4217 codes that are no money anyone pays with: precious metals, bond-market units,
+#: special drawing rights, the testing code and "no currency".
+_NOT_MONEY = frozenset(
+    {"XAG", "XAU", "XBA", "XBB", "XBC", "XBD", "XDR", "XPD", "XPT", "XSU", "XTS", "XUA", "XXX"}
+)
+_KNOWN_CURRENCIES = frozenset(list_currencies()) - _NOT_MONEY
 
 
 def is_valid_currency(code: str) -> bool:

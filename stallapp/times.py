@@ -21,9 +21,21 @@ class NonexistentLocalTime(ValueError):
     """The local time falls in a daylight-saving gap (e.g. 01:30 on the spring-forward night)."""
 
 
+#: Zones in the database that are no place's time: the server's own, a build placeholder, and
+#: the old POSIX-style rules (``EST5EDT``) kept for compatibility.
+_NOT_PLACES = frozenset({"localtime", "Factory", "posixrules"})
+
+
 @cache
 def _zone_names() -> frozenset[str]:
-    return frozenset(available_timezones())
+    """Area/Location names (``Europe/London``) and UTC: the zones a group or event can be in."""
+    return frozenset(
+        name
+        for name in available_timezones()
+        if name not in _NOT_PLACES
+        and ("/" in name or name == "UTC")
+        and not name.startswith(("Etc/", "posix/", "right/", "SystemV/"))
+    )
 
 
 def is_valid_timezone(name: str) -> bool:

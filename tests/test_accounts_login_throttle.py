@@ -38,6 +38,8 @@ def live_sessions(db, user) -> int:
 def test_owner_logs_in_while_an_attacker_keeps_failing_from_other_addresses(
     app, make_user, login_pauses, db
 ):
+    # Budget enough for every pause here (see the budget test below).
+    app.config["LOGIN_PAUSE_BUDGET_SECONDS_PER_MINUTE"] = 1000
     owner = make_user(email="owner@example.org")
     answers = []
     for machine in range(1, 5):
@@ -232,3 +234,19 @@ def test_limits_hold_in_a_shared_redis_store(app, make_user, redis_client, login
         for pattern in (f"*{account_hash}*", f"*{address_hash}*"):
             for key in redis_client.keys(pattern):
                 redis_client.delete(key)
+
+
+def test_pauses_stop_when_the_site_pause_budget_is_spent(app, make_user, login_pauses, db):
+    """Guesses from ever new addresses cannot keep every worker asleep: beyond the site's pause
+    budget for the minute, logins are checked at once (the owner still gets in)."""
+    app.config["LOGIN_PAUSE_BUDGET_SECONDS_PER_MINUTE"] = 4
+    owner = make_user(email="target@example.org")
+    for machine in range(1, 13):
+        _, response = attempt(app, owner.email, WRONG, f"198.51.100.{machine}")
+        assert response.status_code == 200
+    # Five free failures, then 0.25 + 0.5 + 1 + 2 = 3.75 s fit the 4 s budget; no more pauses.
+    assert login_pauses == [0.25, 0.5, 1.0, 2.0]
+    phone, response = attempt(app, owner.email, PASSWORD, "192.0.2.99")
+    assert response.status_code == 302
+    assert live_sessions(db, owner) == 1
+    assert login_pauses == [0.25, 0.5, 1.0, 2.0]

@@ -97,6 +97,9 @@ def test_an_event_page_leads_to_all_that_belongs_to_it(phone, demo):
         assert _fits(phone), link
 
     phone.goto(event.rsplit("/", 1)[0] + "/")
+    # Past events are folded away under their own heading.
+    expect(phone.get_by_role("link", name="Sheffield Radical Bookfair")).to_be_hidden()
+    phone.get_by_role("heading", name=re.compile(r"^Past: \d+ events$")).click()
     phone.get_by_role("link", name="Sheffield Radical Bookfair").click()
     phone.get_by_role("link", name="Close out this event").click()
     expect(phone.get_by_role("heading", name="Close out")).to_be_visible()

@@ -195,3 +195,20 @@ def test_the_event_form_keeps_the_link_private_unless_ticked(client, db, nyc, ma
     )
     db.session.refresh(event)
     assert event.online_link_public
+
+
+def test_an_announcement_of_the_meeting_keeps_the_link_private(app, db, nyc, online, make_user):
+    from stallapp.announcements.services import AnnouncementText, render_body, save_draft
+
+    organiser = make_user(groups={nyc: "organiser"})
+    announcement = save_draft(
+        db.session,
+        nyc,
+        organiser,
+        AnnouncementText(subject="Online meeting", body="Join us.", event_id=online.id),
+    )
+    db.session.commit()
+    with app.test_request_context():
+        body = render_body(announcement, None)
+    assert LINK not in body
+    assert PRIVATE_NOTE in body

@@ -99,3 +99,20 @@ def test_an_italian_organiser_types_prices_the_italian_way(
     assert response.status_code == 302, response.get_data(as_text=True)
     publication = db.session.scalar(sa.select(Publication).where(Publication.title == "Prometeo"))
     assert {price.currency: price.amount for price in publication.prices} == {"EUR": 123450}
+
+
+def test_cash_counted_at_close_out_is_read_in_the_groups_locale(app, make_group):
+    from flask import g
+
+    from stallapp.forms import StallForm
+    from stallapp.reports.forms import MoneyField
+
+    class CashForm(StallForm):
+        cash = MoneyField("Cash", currency="EUR")
+
+    italia = make_group(slug="italia", timezone="Europe/Rome", currency="EUR", language="it")
+    with app.test_request_context(method="POST", data={"cash": "1.234,50"}):
+        g.group = italia
+        form = CashForm()
+        assert form.validate(), form.errors
+        assert form.cash.minor == 123450

@@ -240,6 +240,23 @@ def test_an_id_in_the_url_beyond_the_database_integers_is_not_found(
     assert client.get(f"/groups/uk/events/{2**31}/edit").status_code == 404
 
 
+def test_an_id_in_the_url_written_with_other_digits_is_not_found(
+    db, client, login_as, organiser, uk, event, stall
+):
+    """Werkzeug's int converter took "１" (full width) for 1: a sale reached event 1."""
+    login_as(organiser)
+    full_width = "".join(chr(0xFF10 + int(digit)) for digit in str(event.id))
+    assert client.get(f"/groups/uk/events/{full_width}/edit").status_code == 404
+    before = snapshot(db)
+    response = client.post(
+        f"/groups/uk/sell/{full_width}/sync",
+        json={"operations": [{"id": str(uuid.uuid4()), "type": "donation", "amount": "1"}]},
+    )
+    assert response.status_code == 404
+    assert changed_tables(before, snapshot(db)) == []
+    assert client.get(f"/groups/uk/events/{event.id}/edit").status_code == 200
+
+
 # Numbers -----------------------------------------------------------------------------------
 
 
@@ -636,3 +653,24 @@ def test_a_refused_operation_leaves_other_events_alone(
         other_event.id,
         event.id,
     ]
+
+
+def test_pseudo_currencies_and_zones_that_are_no_place_are_refused():
+    """Found probing: a sync donation in "XTS" and events in "localtime" were stored."""
+    from stallapp.money import is_valid_currency
+    from stallapp.times import is_valid_timezone
+
+    assert [code for code in ("GBP", "XOF", "XTS", "XXX", "XAU") if is_valid_currency(code)] == [
+        "GBP",
+        "XOF",
+    ]
+    names = ("Europe/Rome", "UTC", "localtime", "Factory", "EST5EDT", "posixrules", "Etc/GMT+5")
+    assert [name for name in names if is_valid_timezone(name)] == ["Europe/Rome", "UTC"]
+
+
+def test_an_address_with_spaces_around_it_is_taken(client, make_user, mail):
+    """Phone keyboards add a space after a suggested address."""
+    user = make_user(email="spaced@example.org")
+    response = client.post("/forgot-password", data={"email": f"  {user.email} "})
+    assert response.status_code == 200
+    assert [message.to for message in mail] == ["spaced@example.org"]

@@ -286,6 +286,17 @@ def seed_rows() -> dict[str, list[dict]]:
             {"id": 1, "close_out_id": 1, "publication_id": 1, "expected": 18, "counted": 17}
             | {"return_movement_id": 4, "adjustment_movement_id": 5, "current": True}
         ],
+        # What the close-out of event 1 added up (and 0007 backfills from the rows above).
+        "event_title_summary": [
+            {"id": 1, "group_id": 1, "event_id": 1, "publication_id": 1, "currency": "GBP"}
+            | {"sold": 2, "given_away": 0, "amount": 800}
+        ],
+        "event_money_summary": [
+            {"id": 1, "group_id": 1, "event_id": 1, "kind": "donation", "currency": "GBP"}
+            | {"amount": 250},
+            {"id": 2, "group_id": 1, "event_id": 1, "kind": "sale", "currency": "GBP"}
+            | {"amount": 800},
+        ],
     }
 
 

@@ -37,7 +37,7 @@ def statements_per_page(client, count_statements, slug: str, event_id: int) -> d
 def build(db, make_group, make_user, slug: str, sizes: dict):
     group = make_group(slug=slug)
     organiser = make_user(groups={group: "organiser"})
-    history = load_history(db.session, group, organiser, **sizes)
+    history = load_history(db.session, group, organiser, close_out=True, **sizes)
     db.session.commit()
     return group, organiser, history
 

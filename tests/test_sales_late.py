@@ -189,3 +189,46 @@ def test_the_close_out_page_lists_held_sales_of_a_reopened_event(
     page = client.get(f"/groups/uk/events/{event.id}/close-out").get_data(as_text=True)
     assert "3 sales arrived after close-out" in page
     assert "1 × Revolutionary Perspectives" in page
+
+
+def test_two_organisers_deciding_at_once_book_a_late_sale_once(
+    app, db, make_user, uk, organiser, event, stall, held
+):
+    """Accept, accept-all and reject of the same held sales at one moment: each is decided once.
+
+    Found by probing on PostgreSQL: the late sale was read before the till's lock, so both
+    requests saw it held and booked it twice.
+    """
+    from tests.test_sales_concurrency import logged_in_phone, run_at_once
+
+    others = [make_user(groups={uk: "organiser"}) for _ in range(2)]
+    phones = [logged_in_phone(app, user) for user in [organiser, *others]]
+    late_ids = list(db.session.scalars(sa.select(LateSale.id).order_by(LateSale.id)))
+    base = f"/groups/uk/events/{event.id}/late-sales"
+    db.session.commit()
+    answers = run_at_once(
+        [
+            lambda: phones[0].post(f"{base}/{late_ids[0]}/accept"),
+            lambda: phones[1].post(f"{base}/accept"),
+            lambda: phones[2].post(f"{base}/{late_ids[0]}/reject", data={"note": "a mistake"}),
+        ]
+    )
+    assert all(answer.status_code in (302, 400, 403, 409) for answer in answers)
+    db.session.expire_all()
+    booked = db.session.scalar(sa.select(sa.func.count()).select_from(Sale))
+    accepted = db.session.scalar(
+        sa.select(sa.func.count())
+        .select_from(LateSale)
+        .where(LateSale.status == LateSaleStatus.ACCEPTED)
+    )
+    # Every sale booked belongs to exactly one accepted late sale, and the ledger agrees.
+    assert booked == accepted
+    linked = db.session.scalars(sa.select(LateSale.sale_id).where(LateSale.sale_id.is_not(None)))
+    assert len(set(linked)) == accepted
+    sold_lines = db.session.scalar(
+        sa.select(sa.func.coalesce(sa.func.sum(sales.SaleLine.quantity), 0))
+        .join(Sale)
+        .where(Sale.event_id == event.id)
+    )
+    assert sold_lines == accepted
+    assert reports.event_report(db.session, event).totals["sold"] == accepted

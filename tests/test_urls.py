@@ -487,7 +487,8 @@ class TestLinksIgnoreTheRequestHost:
         )
         db.session.commit()
         login_as(people["max"])
-        page = client.post("/my-shifts/calendar").get_data(as_text=True)
+        client.post("/my-shifts/calendar")
+        page = client.get("/my-shifts").get_data(as_text=True)
         feed_url = re.search(r"http://[^\"'<\s]+/calendar/[^\"'<\s]+\.ics", page).group(0)
         assert feed_url.startswith(f"{PUBLIC}/calendar/")
         assert f"webcal://{PUBLIC_HOST}/calendar/" in page

@@ -127,7 +127,7 @@ def check_login(session: Session, email: str, password: str, *, address: str) ->
     if throttle.address_is_blocked(email, address):
         raise TooManyAttempts(_("Too many failed logins from here. Please wait a few minutes."))
     delay = throttle.delay_for(throttle.recent_failures(email))
-    if delay:
+    if delay and throttle.claim_pause(delay):
         throttle.pause(delay)
     return authenticate(session, email, password)
 

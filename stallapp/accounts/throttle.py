@@ -20,6 +20,7 @@ With ``RATELIMIT_ENABLED = False`` nothing is counted and nobody waits, like eve
 
 import hashlib
 import hmac
+import math
 import time
 
 from flask import current_app
@@ -32,6 +33,8 @@ from stallapp.extensions import limiter
 FIRST_PAUSE_SECONDS = 0.25
 #: The per-account count is an item so large it never refuses; only its count is read.
 _COUNT_CEILING = 1_000_000
+#: The pause budget is counted in tenths of a second.
+_BUDGET_UNITS_PER_SECOND = 10
 
 
 def pause(seconds: float) -> None:
@@ -99,6 +102,22 @@ def delay_for(failures: int) -> float:
     # min() before the power keeps the exponent small whatever the count.
     doublings = min(failures - free, 16)
     return min(FIRST_PAUSE_SECONDS * 2**doublings, config["LOGIN_SLOWDOWN_MAX_SECONDS"])
+
+
+def claim_pause(seconds: float) -> bool:
+    """Take ``seconds`` from the site's pause budget; False when it is spent for this minute.
+
+    Every pause holds a worker. Without a budget, guesses from many addresses (cheap with IPv6)
+    at a slowed-down account would keep every worker asleep and the site would stop answering
+    anyone; with it, at most ``LOGIN_PAUSE_BUDGET_SECONDS_PER_MINUTE`` of worker time goes to
+    pauses, and logins beyond it are checked at once.
+    """
+    strategy = _strategy()
+    if strategy is None:
+        return False
+    budget = current_app.config["LOGIN_PAUSE_BUDGET_SECONDS_PER_MINUTE"] * _BUDGET_UNITS_PER_SECOND
+    cost = max(1, math.ceil(seconds * _BUDGET_UNITS_PER_SECOND))
+    return strategy.hit(RateLimitItemPerMinute(budget), "login-pause-budget", cost=cost)
 
 
 def count_failure(email: str, address: str) -> None:

@@ -3,7 +3,7 @@ page, and the events as calendar, JSON and Atom feeds. No login needed."""
 
 import json
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from itertools import groupby
 
 from flask import Blueprint, Response, render_template, request, url_for
@@ -139,10 +139,10 @@ def _feed_title() -> str:
     return _title(services.site_settings(db.session))
 
 
-def _feed_events(choice: Choice, *, history=None) -> list[Event]:
-    extra = {"history": history} if history is not None else {}
+def _feed_events(choice: Choice, *, history: timedelta = timedelta(0)) -> list[Event]:
+    """The events a feed holds: coming ones, and with ``history`` recent ones too."""
     return services.network_events(
-        db.session, group_slug=choice.group_slug, kind=choice.kind, **extra
+        db.session, group_slug=choice.group_slug, kind=choice.kind, history=history
     )
 
 

@@ -11,6 +11,7 @@ from stallapp.accounts.models import User
 from stallapp.database import TimestampMixin, UTCDateTime
 from stallapp.events.models import Event, string_enum
 from stallapp.extensions import db
+from stallapp.sales.models import SaleKind
 from stallapp.stock.models import Publication, StockMovement, Store
 
 
@@ -147,3 +148,44 @@ class CloseOutLogEntry(db.Model):
     note: Mapped[str] = mapped_column(sa.Text, default="")
 
     user: Mapped[User | None] = relationship()
+
+
+class EventTitleSummary(db.Model):
+    """A closed-out event's sale lines added up per title and currency (sales not undone).
+
+    Written by the close-out (which holds the event's till lock, so no sale can slip in),
+    removed by a reopen, written again when a late sale is accepted. The group report reads
+    these for closed events instead of their sale lines, so a year's report grows with the
+    events rather than the lines; open events are added up live.
+    """
+
+    __tablename__ = "event_title_summary"
+    __table_args__ = (sa.UniqueConstraint("event_id", "publication_id", "currency"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    group_id: Mapped[int] = mapped_column(sa.ForeignKey("group.id", ondelete="CASCADE"), index=True)
+    event_id: Mapped[int] = mapped_column(sa.ForeignKey("event.id", ondelete="CASCADE"))
+    publication_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("publication.id", ondelete="RESTRICT"), index=True
+    )
+    currency: Mapped[str] = mapped_column(sa.String(3))
+    sold: Mapped[int] = mapped_column()
+    given_away: Mapped[int] = mapped_column()
+    #: Money taken for the copies sold, in minor units of ``currency``.
+    amount: Mapped[int] = mapped_column()
+
+
+class EventMoneySummary(db.Model):
+    """A closed-out event's money per kind of sale and currency (undos subtracted), kept as
+    :class:`EventTitleSummary` is."""
+
+    __tablename__ = "event_money_summary"
+    __table_args__ = (sa.UniqueConstraint("event_id", "kind", "currency"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    group_id: Mapped[int] = mapped_column(sa.ForeignKey("group.id", ondelete="CASCADE"), index=True)
+    event_id: Mapped[int] = mapped_column(sa.ForeignKey("event.id", ondelete="CASCADE"))
+    kind: Mapped[SaleKind] = mapped_column(string_enum(SaleKind))
+    currency: Mapped[str] = mapped_column(sa.String(3))
+    #: Minor units of ``currency``.
+    amount: Mapped[int] = mapped_column()

@@ -3,7 +3,9 @@
 The close-out books what came back as ledger movements (event → store for the copies counted,
 event → adjustment for the ones unaccounted) and keeps the cash count in its own tables.
 Every report figure is an SQL aggregate (``GROUP BY``) over the ledger and the sales: a page runs
-the same handful of statements whatever the size of the group's history.
+the same handful of statements whatever the size of the group's history. The close-out also adds
+up the event's sales into summaries (:class:`EventTitleSummary`, :class:`EventMoneySummary`), which
+the group report reads for closed events, so a year's report costs in events, not sale lines.
 """
 
 from collections.abc import Mapping
@@ -27,6 +29,8 @@ from stallapp.reports.models import (
     CloseOutAction,
     CloseOutLogEntry,
     EventCloseOut,
+    EventMoneySummary,
+    EventTitleSummary,
     StockCount,
 )
 from stallapp.rota.models import Assignment, Shift
@@ -197,6 +201,95 @@ def title_figures(session: Session, event: Event) -> list[TitleFigures]:
         TitleFigures(pid, title, is_free, *(int(value) for value in values))
         for pid, title, is_free, *values in rows
     ]
+
+
+# Summaries of closed events ------------------------------------------------------------------
+
+
+def _line_sums():
+    """Per standing sale line: its event, title, currency, and copies sold, given away and
+    money taken (the columns of :class:`EventTitleSummary`)."""
+    return _standing(
+        sa.select(
+            Sale.event_id.label("event_id"),
+            SaleLine.publication_id.label("publication_id"),
+            Sale.currency.label("currency"),
+            sa.case((Sale.kind == SaleKind.SALE, SaleLine.quantity), else_=0).label("sold"),
+            sa.case((Sale.kind == SaleKind.GIVEAWAY, SaleLine.quantity), else_=0).label(
+                "given_away"
+            ),
+            sa.case((Sale.kind == SaleKind.SALE, SaleLine.amount), else_=0).label("amount"),
+        )
+        .select_from(SaleLine)
+        .join(Sale, Sale.id == SaleLine.sale_id)
+    )
+
+
+def _money_sums():
+    """Per sale with money (not a give-away): its event, currency, kind and signed amount (the
+    columns of :class:`EventMoneySummary`)."""
+    return sa.select(
+        Sale.event_id.label("event_id"),
+        Sale.currency.label("currency"),
+        Sale.kind.label("kind"),
+        _signed(Sale.amount).label("amount"),
+    ).where(Sale.kind != SaleKind.GIVEAWAY)
+
+
+def write_summaries(session: Session, event_ids) -> None:
+    """Add up the sale lines and sales of ``event_ids`` (a list or a select of ids) into their
+    summaries, replacing any there were. Called with the event's till locked, so the sums are
+    those of the books as they stay while the event is closed."""
+    drop_summaries(session, event_ids)
+    lines = _line_sums().where(Sale.event_id.in_(event_ids)).subquery()
+    session.execute(
+        sa.insert(EventTitleSummary).from_select(
+            ["group_id", "event_id", "publication_id", "currency", "sold", "given_away", "amount"],
+            sa.select(
+                Event.group_id,
+                lines.c.event_id,
+                lines.c.publication_id,
+                lines.c.currency,
+                sa.func.sum(lines.c.sold),
+                sa.func.sum(lines.c.given_away),
+                sa.func.sum(lines.c.amount),
+            )
+            .join(Event, Event.id == lines.c.event_id)
+            .group_by(Event.group_id, lines.c.event_id, lines.c.publication_id, lines.c.currency),
+        )
+    )
+    money = _money_sums().where(Sale.event_id.in_(event_ids)).subquery()
+    session.execute(
+        sa.insert(EventMoneySummary).from_select(
+            ["group_id", "event_id", "kind", "currency", "amount"],
+            sa.select(
+                Event.group_id,
+                money.c.event_id,
+                money.c.kind,
+                money.c.currency,
+                sa.func.sum(money.c.amount),
+            )
+            .join(Event, Event.id == money.c.event_id)
+            .group_by(Event.group_id, money.c.event_id, money.c.kind, money.c.currency),
+        )
+    )
+
+
+def drop_summaries(session: Session, event_ids) -> None:
+    """Remove the summaries of ``event_ids``: reopened, they are added up live again."""
+    for model in (EventTitleSummary, EventMoneySummary):
+        session.execute(
+            sa.delete(model)
+            .where(model.event_id.in_(event_ids))
+            .execution_options(synchronize_session=False)
+        )
+
+
+def _closed_now(event_id):
+    """True for an event closed out and not reopened (its summaries stand for its sales)."""
+    return sa.exists().where(
+        EventCloseOut.event_id == event_id, EventCloseOut.reopened_at.is_(None)
+    )
 
 
 # Close-out ----------------------------------------------------------------------------------
@@ -435,6 +528,7 @@ def close_out(
         )
     )
     session.flush()
+    write_summaries(session, [event.id])
     return existing
 
 
@@ -469,6 +563,7 @@ def reopen(session: Session, event: Event, user: User, reason: str) -> EventClos
     close_out_row.reopened_at = now
     close_out_row.reopened_by_id = user.id
     till.closed_at = None
+    drop_summaries(session, [event.id])
     session.add(
         CloseOutLogEntry(
             group_id=event.group_id,
@@ -490,11 +585,13 @@ def accept_late_sale(session: Session, event: Event, late: LateSale, user: User)
     found fewer than it should have). For each title the sale moves, the count's difference is
     booked again: its adjustment is reversed and the new difference booked in its place, so the
     report shows the copies as sold rather than unaccounted, the event's level stays at 0, and a
-    reopen still reverses exactly what the count booked.
+    reopen still reverses exactly what the count booked. The event's summaries are added up
+    again with the sale in them.
 
     :raises NotAllowed: code ``already_decided``.
     :raises StallError: when the sale services refuse the sale; nothing is booked then.
     """
+    sales.lock_till(session, event)  # the levels read next must not change under us
     before = stock.event_levels(session, event)
     sale = sales.book_late_sale(session, event, late, user)
     close_out_row = close_out_of(session, event)
@@ -506,7 +603,27 @@ def accept_late_sale(session: Session, event: Event, late: LateSale, user: User)
         if delta:
             _square_count(session, event, close_out_row, publication_id, delta, user)
     session.flush()
+    write_summaries(session, [event.id])
     return sale
+
+
+def accept_held_late_sales(session: Session, event: Event, user: User) -> int:
+    """Book every late sale of the event still held, oldest first; return how many.
+
+    The list is read under the till's lock, so sales another organiser decided a moment ago
+    are not booked again.
+
+    :raises StallError: when the sale services refuse one; nothing is booked then.
+    """
+    sales.lock_till(session, event)
+    held = [
+        line.late
+        for line in sales.late_sales(session, event)
+        if line.late.status == LateSaleStatus.HELD
+    ]
+    for late in held:
+        accept_late_sale(session, event, late, user)
+    return len(held)
 
 
 def _square_count(
@@ -960,44 +1077,57 @@ class TitleBreakdown:
     by_kind: list[KindSales]
 
 
+def _title_sources(group: Group, period: Period):
+    """The period's title sums, one row per event, title and currency at most: the summaries of
+    closed events and the live sale lines of open ones, in one union (one snapshot)."""
+    events = _events_in(group, period)
+    summed = sa.select(
+        EventTitleSummary.event_id,
+        EventTitleSummary.publication_id,
+        EventTitleSummary.currency,
+        EventTitleSummary.sold,
+        EventTitleSummary.given_away,
+        EventTitleSummary.amount,
+    ).where(EventTitleSummary.event_id.in_(events))
+    live = _line_sums().where(Sale.event_id.in_(events.where(~_closed_now(Event.id))))
+    return sa.union_all(summed, live).subquery()
+
+
 def title_breakdown(session: Session, group: Group, period: Period) -> TitleBreakdown:
     """Return sales per title, per title and currency, and per title and kind of event.
 
-    One ``GROUP BY`` over the period's sale lines (sales not undone) by title, kind of event and
-    currency; window sums over those groups give the per-title and per-currency totals, so the
-    database does all the adding and the lines are read once.
+    One ``GROUP BY`` over the period's title sums (summaries of closed events, sale lines of
+    open ones) by title, kind of event and currency; window sums over those groups give the
+    per-title and per-currency totals, so the database does all the adding in one pass.
     """
-    sold = sa.func.sum(sa.case((Sale.kind == SaleKind.SALE, SaleLine.quantity), else_=0))
-    given = sa.func.sum(sa.case((Sale.kind == SaleKind.GIVEAWAY, SaleLine.quantity), else_=0))
-    taken = sa.func.sum(sa.case((Sale.kind == SaleKind.SALE, SaleLine.amount), else_=0))
+    rows = _title_sources(group, period)
+    sold = sa.func.sum(rows.c.sold)
+    given = sa.func.sum(rows.c.given_away)
+    taken = sa.func.sum(rows.c.amount)
     per_title = {"partition_by": Publication.id}
     title_sold = sa.func.sum(sold).over(**per_title)
     title_given = sa.func.sum(given).over(**per_title)
-    currency_taken = sa.func.sum(taken).over(partition_by=(Publication.id, Sale.currency))
-    currency_sold = sa.func.sum(sold).over(partition_by=(Publication.id, Sale.currency))
+    currency_taken = sa.func.sum(taken).over(partition_by=(Publication.id, rows.c.currency))
+    currency_sold = sa.func.sum(sold).over(partition_by=(Publication.id, rows.c.currency))
     kind_sold = sa.func.sum(sold).over(partition_by=(Publication.id, Event.kind))
     kind_given = sa.func.sum(given).over(partition_by=(Publication.id, Event.kind))
     query = (
-        _standing(
-            sa.select(
-                Publication.id,
-                _title_label(),
-                Event.kind,
-                Sale.currency,
-                title_sold,
-                title_given,
-                currency_sold,
-                currency_taken,
-                kind_sold,
-                kind_given,
-            )
-            .select_from(SaleLine)
-            .join(Sale, Sale.id == SaleLine.sale_id)
+        sa.select(
+            Publication.id,
+            _title_label(),
+            Event.kind,
+            rows.c.currency,
+            title_sold,
+            title_given,
+            currency_sold,
+            currency_taken,
+            kind_sold,
+            kind_given,
         )
-        .join(Event, Event.id == Sale.event_id)
-        .join(Publication, Publication.id == SaleLine.publication_id)
-        .where(Sale.event_id.in_(_events_in(group, period)))
-        .group_by(Publication.id, *_TITLE_GROUP, Event.kind, Sale.currency)
+        .select_from(rows)
+        .join(Event, Event.id == rows.c.event_id)
+        .join(Publication, Publication.id == rows.c.publication_id)
+        .group_by(Publication.id, *_TITLE_GROUP, Event.kind, rows.c.currency)
         .order_by(title_sold.desc(), title_given.desc(), *_TITLE_GROUP, Publication.id, Event.kind)
     )
     breakdown = TitleBreakdown([], [], [])
@@ -1053,26 +1183,41 @@ class MonthMoney:
     total: int
 
 
+def _money_sources(group: Group, period: Period):
+    """The period's money, per event, kind and currency: the summaries of closed events and the
+    live sales of open ones, in one union."""
+    events = _events_in(group, period)
+    summed = sa.select(
+        EventMoneySummary.event_id,
+        EventMoneySummary.currency,
+        EventMoneySummary.kind,
+        EventMoneySummary.amount,
+    ).where(EventMoneySummary.event_id.in_(events))
+    live = _money_sums().where(Sale.event_id.in_(events.where(~_closed_now(Event.id))))
+    return sa.union_all(summed, live).subquery()
+
+
 def money_by_month(session: Session, group: Group, period: Period) -> list[MonthMoney]:
     """Return money per month (of the event's start, UTC) and currency, per kind and in all."""
     month = year_month(Event.starts_at)
+    money = _money_sources(group, period)
 
     def of(kind: SaleKind):
-        return sa.func.sum(sa.case((Sale.kind == kind, _signed(Sale.amount)), else_=0))
+        return sa.func.sum(sa.case((money.c.kind == kind, money.c.amount), else_=0))
 
     rows = session.execute(
         sa.select(
             month,
-            Sale.currency,
+            money.c.currency,
             of(SaleKind.SALE),
             of(SaleKind.DONATION),
             of(SaleKind.SUBSCRIPTION),
-            sa.func.sum(_signed(Sale.amount)),
+            sa.func.sum(money.c.amount),
         )
-        .join(Event, Event.id == Sale.event_id)
-        .where(Sale.event_id.in_(_events_in(group, period)), Sale.kind != SaleKind.GIVEAWAY)
-        .group_by(month, Sale.currency)
-        .order_by(Sale.currency, month)
+        .select_from(money)
+        .join(Event, Event.id == money.c.event_id)
+        .group_by(month, money.c.currency)
+        .order_by(money.c.currency, month)
     )
     return [MonthMoney(m, c, int(s), int(d), int(sub), int(t)) for m, c, s, d, sub, t in rows]
 
@@ -1150,19 +1295,20 @@ class EventMoney:
 
 def money_by_event(session: Session, group: Group, period: Period) -> list[EventMoney]:
     """Return money taken per event and currency (all kinds, undos subtracted)."""
+    money = _money_sources(group, period)
     rows = session.execute(
         sa.select(
             Event.id,
             Event.title,
             Event.starts_at,
             Event.kind,
-            Sale.currency,
-            sa.func.sum(_signed(Sale.amount)),
+            money.c.currency,
+            sa.func.sum(money.c.amount),
         )
-        .join(Event, Event.id == Sale.event_id)
-        .where(Sale.event_id.in_(_events_in(group, period)), Sale.kind != SaleKind.GIVEAWAY)
-        .group_by(Event.id, Event.title, Event.starts_at, Event.kind, Sale.currency)
-        .order_by(Event.starts_at, Event.id, Sale.currency)
+        .select_from(money)
+        .join(Event, Event.id == money.c.event_id)
+        .group_by(Event.id, Event.title, Event.starts_at, Event.kind, money.c.currency)
+        .order_by(Event.starts_at, Event.id, money.c.currency)
     )
     return [EventMoney(i, t, s, EventKind(k), c, int(a)) for i, t, s, k, c, a in rows]
 

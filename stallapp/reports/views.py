@@ -215,14 +215,8 @@ def accept_late_sales(group: Group, event_id: int):
     """Book every held late sale of the event, oldest first."""
     event = get_in_group_or_404(Event, event_id, group)
     if EmptyForm().validate_on_submit():
-        held = [
-            line.late
-            for line in sales_services.late_sales(db.session, event)
-            if line.late.status == LateSaleStatus.HELD
-        ]
         try:
-            for late in held:
-                services.accept_late_sale(db.session, event, late, current_user)
+            accepted = services.accept_held_late_sales(db.session, event, current_user)
         except StallError as error:
             db.session.rollback()
             flash(error.message, "error")
@@ -232,7 +226,7 @@ def accept_late_sales(group: Group, event_id: int):
                 ngettext(
                     "%(num)d late sale is in the books.",
                     "%(num)d late sales are in the books.",
-                    len(held),
+                    accepted,
                 ),
                 "success",
             )

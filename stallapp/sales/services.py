@@ -729,7 +729,7 @@ def book_late_sale(session: Session, event: Event, late: LateSale, organiser: Us
         catalogue, no price in its currency); it then stays held.
     """
     till = lock_till(session, event)
-    _check_held(late)
+    _check_still_held(session, late)
     operation = Operation.from_json(late.payload)
     # Accepted by an organiser: their authority covers an undo beyond the member's 15 minutes.
     seller = Seller(user=late.user or organiser, role=Role.ORGANISER)
@@ -752,7 +752,7 @@ def reject_late_sale(
     :raises ValidationFailed: code ``note_missing`` without a note.
     """
     lock_till(session, event)
-    _check_held(late)
+    _check_still_held(session, late)
     note = note.strip()
     if not note:
         raise ValidationFailed(_("Say why the late sale is rejected."), "note_missing")
@@ -763,7 +763,14 @@ def reject_late_sale(
     return late
 
 
-def _check_held(late: LateSale) -> None:
+def _check_still_held(session: Session, late: LateSale) -> None:
+    """Read the late sale again now that the till is locked, and refuse it unless still held.
+
+    The caller loaded it before taking the lock: two organisers accepting (or one accepting, one
+    rejecting) at the same moment would each see it held and book it twice. Under the lock,
+    whoever came second reads the first one's decision.
+    """
+    session.refresh(late)
     if late.status != LateSaleStatus.HELD:
         raise NotAllowed(_("This late sale was already accepted or rejected."), "already_decided")
 

@@ -660,7 +660,14 @@ def _holding_flows(place: Place, group_id: int | None = None, where=None):
         StockMovement.publication_id.label("publication_id"),
         (-StockMovement.quantity).label("quantity"),
     ).where(StockMovement.from_place == place)
-    if group_id is not None:
+    if place == Place.STORE and group_id is not None:
+        # The group's stores rather than its whole ledger, found through the store indexes:
+        # most of a group's ledger is sales, which no store sees. (IS NOT NULL is implied by
+        # the place; PostgreSQL needs it to search the index rather than walk it whole.)
+        stores = sa.select(Store.id).where(Store.group_id == group_id)
+        inflow = inflow.where(holder_in.is_not(None), holder_in.in_(stores))
+        outflow = outflow.where(holder_out.is_not(None), holder_out.in_(stores))
+    elif group_id is not None:
         inflow = inflow.where(StockMovement.group_id == group_id)
         outflow = outflow.where(StockMovement.group_id == group_id)
     if where is not None:

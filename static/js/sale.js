@@ -471,8 +471,14 @@
     return response.json().catch(function () { return {}; });
   }
 
+  // Answers that mean the event was closed out: this screen must stop offering sales.
+  var CLOSED_CODES = ["held_late", "closed_before_taken", "event_closed"];
+  var screenClosed = false;
+
   // A 200: every operation has its own answer (done, held for an organiser, or refused).
-  function applyResults(results, batch) {
+  // Messages are shown only for this screen's event: another event's sale is not news here.
+  function applyResults(results, batch, url) {
+    var here = url === syncUrl;
     var lastWarning = null;
     var lastMessage = null;
     var refused = [];
@@ -480,6 +486,7 @@
     batch.forEach(function (entry) { byId[entry.id] = entry; });
     results.forEach(function (result) {
       delete subscribers[result.id];
+      if (here && CLOSED_CODES.indexOf(result.code) >= 0) screenClosed = true;
       if (result.status === "done") {
         lastMessage = result.message;
         if (result.warning) lastWarning = result.warning;
@@ -495,8 +502,8 @@
         lastWarning = result.message;
       }
     });
-    if (lastWarning) say(lastWarning, true);
-    else if (lastMessage) say(lastMessage, false);
+    if (here && lastWarning) say(lastWarning, true);
+    else if (here && lastMessage) say(lastMessage, false);
     var settled = batch.filter(function (entry) { return refused.indexOf(entry) < 0; });
     return Promise.all(refused.map(function (entry) {
       return setAside([entry], entry.reason, text("AdviceRefused"), false);
@@ -535,7 +542,7 @@
         t.failures = 0;
         t.state = "ok";
         progress.synced = true;
-        return applyResults(body.results || [], batch).then(function () {
+        return applyResults(body.results || [], batch, url).then(function () {
           if (url === syncUrl) {
             var rest = mine.filter(function (entry) { return batch.indexOf(entry) < 0; });
             showLevels(body.levels, rest);
@@ -563,7 +570,7 @@
         }
         if (!bad.length) bad = batch;
         var advice = status === 409 ? text("AdviceRefused") : text("AdviceBad");
-        say(reason, true);
+        if (url === syncUrl) say(reason, true);
         return setAside(bad, reason, advice, false).then(function () { return syncEvent(url, progress); });
       });
     }
@@ -634,6 +641,13 @@
       .then(function () { return progress.synced && stateOf(syncUrl) === "ok" ? rememberPage() : null; })
       .then(function () { draining = false; return refresh(); })
       .then(function (entries) {
+        if (screenClosed) {
+          // The server closed this event out: reload to the read-only screen with its banner,
+          // so no more taps turn into sales it will refuse. What waits for other events stays
+          // queued and syncs from the reloaded page.
+          location.reload();
+          return null;
+        }
         if (drainAgain && !loginNeeded) return drain();
         schedule(entries);
         return null;
