@@ -16,6 +16,7 @@ measurement is bounded by a number of requests and a number of seconds.
 
 import argparse
 import http.client
+import json
 import os
 import platform
 import re
@@ -220,7 +221,7 @@ def request(
     if cookie:
         headers["Cookie"] = cookie
     if body is not None:
-        headers["Content-Type"] = "application/x-www-form-urlencoded"
+        headers.setdefault("Content-Type", "application/x-www-form-urlencoded")
     try:
         connection.request(method, path, body=body, headers=headers)
         response = connection.getresponse()
@@ -370,6 +371,27 @@ def scenarios(port: int, target: Target, cookie: str):
         status, _headers, _body = request(port, "POST", f"{screen}/record", body, cookie)
         return status == 302
 
+    def sync() -> bool:
+        """A phone with script: one sale queued and sent as JSON, answered with the levels and
+        totals its screen shows."""
+        operation = {
+            "id": str(uuid.uuid4()),
+            "type": "sale",
+            "publication_id": target.publication_id,
+            "quantity": 1,
+            "payment_method": "cash",
+            "taken_at": datetime.now(UTC).isoformat(),
+        }
+        status, _headers, body = request(
+            port,
+            "POST",
+            f"{screen}/sync",
+            json.dumps({"operations": [operation]}),
+            cookie,
+            {"Content-Type": "application/json", "X-CSRFToken": token},
+        )
+        return status == 200 and json.loads(body)["results"][0]["status"] == "done"
+
     return [
         ("healthz", get("/healthz")),
         *[(name, read(path)) for name, path in public.items()],
@@ -377,6 +399,7 @@ def scenarios(port: int, target: Target, cookie: str):
         ("group report (a year)", get(f"/groups/{slug}/reports")),
         ("sale screen", get(screen)),
         ("sale POST", sell),
+        ("sale sync (JSON)", sync),
     ]
 
 

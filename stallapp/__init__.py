@@ -9,6 +9,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from stallapp.config import DefaultConfig, from_environment
 from stallapp.inputs import AsciiIntegerConverter, register_input_guard
+from stallapp.public_cache import PublicAnswerCache
 from stallapp.urls import TrustedHostsOnly, configure_public_urls
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -43,7 +44,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = load_secret_key(Path(app.instance_path))
     configure_public_urls(app)
-    app.wsgi_app = TrustedHostsOnly(app, app.wsgi_app)
+    app.wsgi_app = TrustedHostsOnly(app, PublicAnswerCache(app, app.wsgi_app))
     if app.config["PROXY_FIX_HOPS"]:
         hops = app.config["PROXY_FIX_HOPS"]
         # X-Forwarded-Host stays ignored (x_host=0): links come from PUBLIC_BASE_URL only, and

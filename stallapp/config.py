@@ -121,6 +121,8 @@ INTEGER_ENVIRONMENT_KEYS = {
     "MAIL_TIMEOUT": "MAIL_TIMEOUT",
     "MAIL_RATE_PER_MINUTE": "MAIL_RATE_PER_MINUTE",
     "PROXY_FIX_HOPS": "PROXY_FIX_HOPS",
+    # Seconds a public answer is kept for readers without a cookie (stallapp.public_cache).
+    "PUBLIC_CACHE_SECONDS": "PUBLIC_CACHE_SECONDS",
 }
 BOOLEAN_ENVIRONMENT_KEYS = {
     "MAIL_USE_TLS": "MAIL_USE_TLS",

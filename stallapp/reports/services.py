@@ -410,7 +410,8 @@ def close_out(
     note: str = "",
 ) -> EventCloseOut:
     """Close out ``event``: book what came back and what is unaccounted, record the cash count,
-    and lock the event for sales until it is reopened.
+    add up its sales into the summaries the group report reads, and lock the event for sales
+    until it is reopened.
 
     ``counts`` maps each title the event's ledger knows (see :func:`title_figures`) to the copies
     counted. Counted copies go back to ``store``; the difference from the ledger's figure goes to
@@ -534,7 +535,8 @@ def close_out(
 
 def reopen(session: Session, event: Event, user: User, reason: str) -> EventCloseOut:
     """Reopen a closed-out event: the count's movements are reversed (the copies are back at
-    the event as before the count), sales are allowed again, and the reopen is logged.
+    the event as before the count), sales are allowed again (the group report adds them up live
+    until the next close-out, so the summaries go), and the reopen is logged.
 
     :raises NotAllowed: code ``not_closed`` when the event is not closed out.
     :raises ValidationFailed: code ``reason_missing`` without a reason.

@@ -18,7 +18,7 @@ from functools import cache
 import sqlalchemy as sa
 from email_validator import EmailNotValidError, validate_email
 from flask_babel import gettext as _
-from sqlalchemy.orm import Session, aliased, selectinload
+from sqlalchemy.orm import Session, aliased, joinedload, selectinload
 
 from stallapp.accounts.models import Role, User
 from stallapp.contacts.services import record_contact
@@ -398,8 +398,11 @@ def record_operations(
 
     :raises OperationConflict: when an id was used with another payload; nothing is recorded.
     """
-    till = lock_till(session, event)
+    # Everything that does not depend on the books is done before the till's lock: the lock
+    # serialises every phone at the event, so what runs under it is only the booking itself.
     hashes = [op.payload_hash(seller.user, event) for op in operations]
+    catalogue = _titles_of(session, event, operations)
+    till = lock_till(session, event)
     ids = list({op.id for op in operations})
     stored = {
         row.operation_id: row
@@ -428,7 +431,7 @@ def record_operations(
         else:
             try:
                 with session.begin_nested():
-                    sale, result = _apply(session, event, till, seller, op, now)
+                    sale, result = _apply(session, event, till, seller, op, now, catalogue)
             except StallError as error:
                 sale, result = None, _refused(op, error)
         row = ClientOperation(
@@ -483,8 +486,32 @@ def _after_close_out(
     return _refused(op, error), None
 
 
+def _titles_of(
+    session: Session, event: Event, operations: list[Operation]
+) -> dict[int, Publication]:
+    """Return the group's titles the operations sell or give away, with their prices, in one
+    query (the catalogue is not what the till's lock protects)."""
+    ids = {op.publication_id for op in operations if op.type in ("sale", "giveaway")}
+    if not ids:
+        return {}
+    return {
+        publication.id: publication
+        for publication in session.scalars(
+            sa.select(Publication)
+            .where(Publication.id.in_(ids), Publication.group_id == event.group_id)
+            .options(joinedload(Publication.prices))
+        ).unique()
+    }
+
+
 def _apply(
-    session: Session, event: Event, till: EventTill, seller: Seller, op: Operation, now: datetime
+    session: Session,
+    event: Event,
+    till: EventTill,
+    seller: Seller,
+    op: Operation,
+    now: datetime,
+    catalogue: dict[int, Publication] | None = None,
 ) -> tuple[Sale, dict]:
     taken_at = _believed_time(op.taken_at, now)
     if op.type == "undo":
@@ -503,7 +530,9 @@ def _apply(
         taken_at=taken_at,
     )
     if op.type in ("sale", "giveaway"):
-        return _sell(session, event, sale, seller, op)
+        if catalogue is None:
+            catalogue = _titles_of(session, event, [op])
+        return _sell(session, event, sale, seller, op, catalogue)
     if op.type == "donation":
         sale.kind = SaleKind.DONATION
         sale.amount = op.amount
@@ -518,12 +547,15 @@ def _done(op: Operation, sale: Sale, message: str, **extra) -> dict:
     return {"id": op.id, "status": "done", "sale_id": sale.id, "message": message, **extra}
 
 
-def _sell(session: Session, event: Event, sale: Sale, seller: Seller, op: Operation):
-    publication = session.scalar(
-        sa.select(Publication)
-        .where(Publication.id == op.publication_id, Publication.group_id == event.group_id)
-        .options(selectinload(Publication.prices))
-    )
+def _sell(
+    session: Session,
+    event: Event,
+    sale: Sale,
+    seller: Seller,
+    op: Operation,
+    catalogue: dict[int, Publication],
+):
+    publication = catalogue.get(op.publication_id)
     if publication is None:
         raise ValidationFailed(_("That title is not in the group's catalogue."), "unknown_title")
     unit_price = publication.price_in(op.currency)
@@ -567,7 +599,7 @@ def _sell(session: Session, event: Event, sale: Sale, seller: Seller, op: Operat
         user=seller.user,
         sale_line_id=line.id,
     )
-    left = stock.event_levels(session, event).get(publication.id, 0)
+    left = stock.event_level(session, event, publication)
     if sale.kind == SaleKind.GIVEAWAY:
         message = _(
             "Gave away %(quantity)d × %(title)s",

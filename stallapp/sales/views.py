@@ -232,6 +232,8 @@ def record(group: Group, event_id: int):
         return redirect(url_for("sales.screen", group_slug=group.slug, event_id=event.id))
     till = services.till_of(db.session, event) or services.default_till(event)
     kind = request.form.get("type", "")
+    # Built now: after the commit the group and event would be loaded again just for it.
+    screen_url = url_for("sales.screen", group_slug=group.slug, event_id=event.id)
     try:
         operation = _form_operation(till.main_currency)
         [result] = services.record_operations(db.session, event, _seller(), [operation])
@@ -250,7 +252,7 @@ def record(group: Group, event_id: int):
         return redirect(url_for("sales.screen", group_slug=group.slug, event_id=event.id))
     db.session.commit()
     _flash_result(result)
-    return redirect(url_for("sales.screen", group_slug=group.slug, event_id=event.id))
+    return redirect(screen_url)
 
 
 def _flash_result(result: dict) -> None:

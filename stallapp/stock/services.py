@@ -721,6 +721,36 @@ def _event_levels_statement() -> sa.Select:
     )
 
 
+def event_level(session: Session, event: Event, publication: Publication) -> int:
+    """Return the copies of one title left at the event (below 0 when over-sold), reading only
+    that title's movements there: a sale asks it while it holds the event's till."""
+    return session.scalar(
+        _event_level_statement(), {"event_id": event.id, "publication_id": publication.id}
+    )
+
+
+@cache
+def _event_level_statement() -> sa.Select:
+    event_id = sa.bindparam("event_id", type_=sa.Integer)
+    publication_id = sa.bindparam("publication_id", type_=sa.Integer)
+
+    def copies(holder, place_column):
+        return (
+            sa.select(sa.func.coalesce(sa.func.sum(StockMovement.quantity), 0))
+            .where(
+                holder == event_id,
+                place_column == Place.EVENT,
+                StockMovement.publication_id == publication_id,
+            )
+            .scalar_subquery()
+        )
+
+    return sa.select(
+        copies(StockMovement.to_event_id, StockMovement.to_place)
+        - copies(StockMovement.from_event_id, StockMovement.from_place)
+    )
+
+
 def needs_reprint(copies: int, reorder_level: int) -> bool:
     """Tell whether a title is to reprint: fewer copies in all stores than its reorder level
     ("Reprint when fewer than 75"); a level of 0 never warns. The one rule of the catalogue,
