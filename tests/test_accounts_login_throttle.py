@@ -248,5 +248,6 @@ def test_pauses_stop_when_the_site_pause_budget_is_spent(app, make_user, login_p
     assert login_pauses == [0.25, 0.5, 1.0, 2.0]
     phone, response = attempt(app, owner.email, PASSWORD, "192.0.2.99")
     assert response.status_code == 302
+    assert phone.get("/").status_code == 200
     assert live_sessions(db, owner) == 1
     assert login_pauses == [0.25, 0.5, 1.0, 2.0]
