@@ -472,29 +472,7 @@ def close_out(
                 user,
                 _("Counted back at the close-out"),
             )
-        missing = expected - counted
-        if missing > 0:
-            adjustment = stock.record_movement(
-                session,
-                publication=publication,
-                quantity=missing,
-                from_place=Place.EVENT,
-                from_event=event,
-                to_place=Place.ADJUSTMENT,
-                user=user,
-                note=_("Unaccounted at the close-out"),
-            )
-        elif missing < 0:
-            adjustment = stock.record_movement(
-                session,
-                publication=publication,
-                quantity=-missing,
-                from_place=Place.ADJUSTMENT,
-                to_place=Place.EVENT,
-                to_event=event,
-                user=user,
-                note=_("More came back than the ledger had at the close-out"),
-            )
+        adjustment = _book_difference(session, event, publication, expected - counted, user)
         session.add(
             StockCount(
                 close_out_id=existing.id,
@@ -609,6 +587,37 @@ def accept_late_sale(session: Session, event: Event, late: LateSale, user: User)
     return sale
 
 
+def _book_difference(
+    session: Session, event: Event, publication: Publication, missing: int, user: User
+) -> StockMovement | None:
+    """Book a title's close-out difference: ``missing`` copies the ledger had at the event but
+    nobody counted back (to adjustment), or, when negative, copies counted beyond it (from
+    adjustment). Nothing when the count agrees."""
+    if missing > 0:
+        return stock.record_movement(
+            session,
+            publication=publication,
+            quantity=missing,
+            from_place=Place.EVENT,
+            from_event=event,
+            to_place=Place.ADJUSTMENT,
+            user=user,
+            note=_("Unaccounted at the close-out"),
+        )
+    if missing < 0:
+        return stock.record_movement(
+            session,
+            publication=publication,
+            quantity=-missing,
+            from_place=Place.ADJUSTMENT,
+            to_place=Place.EVENT,
+            to_event=event,
+            user=user,
+            note=_("More came back than the ledger had at the close-out"),
+        )
+    return None
+
+
 def accept_held_late_sales(session: Session, event: Event, user: User) -> int:
     """Book every late sale of the event still held, oldest first; return how many.
 
@@ -661,31 +670,8 @@ def _square_count(
             _("A late sale was accepted: the close-out's difference is booked again"),
         )
     count.expected += delta
-    missing = count.expected - count.counted
     publication = session.get(Publication, publication_id)
-    movement = None
-    if missing > 0:
-        movement = stock.record_movement(
-            session,
-            publication=publication,
-            quantity=missing,
-            from_place=Place.EVENT,
-            from_event=event,
-            to_place=Place.ADJUSTMENT,
-            user=user,
-            note=_("Unaccounted at the close-out"),
-        )
-    elif missing < 0:
-        movement = stock.record_movement(
-            session,
-            publication=publication,
-            quantity=-missing,
-            from_place=Place.ADJUSTMENT,
-            to_place=Place.EVENT,
-            to_event=event,
-            user=user,
-            note=_("More came back than the ledger had at the close-out"),
-        )
+    movement = _book_difference(session, event, publication, count.expected - count.counted, user)
     count.adjustment_movement_id = movement.id if movement else None
     session.flush()
 
