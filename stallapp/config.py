@@ -38,6 +38,10 @@ class DefaultConfig:
     LANGUAGES = ("en", "fr", "it")
 
     RATELIMIT_STORAGE_URI = "memory://"
+    #: Said explicitly: Flask-Limiter keeps the last app's setting as the default for the next app
+    #: it is given (one extension object), so an app that switched limits off would leave them
+    #: off for every app created after it in the same process.
+    RATELIMIT_ENABLED = True
     RATELIMIT_HEADERS_ENABLED = False
     #: Failed logins allowed for one account from one client address (then 429 for that pair).
     LOGIN_LIMIT_PER_ACCOUNT_AND_ADDRESS = "5 per minute;20 per hour"
