@@ -83,3 +83,25 @@ class RestartableLiveServer:
     def __exit__(self, *exc_info) -> None:
         if self.thread is not None and self.thread.is_alive():
             self.stop()
+
+
+def log_in(page, email: str, password: str) -> None:
+    """Log in through the real form and wait for the dashboard."""
+    page.goto("/login")
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_url("**/")
+
+
+def open_sale_screen(page, event) -> None:
+    """Open an event's sale screen and wait until it works offline: the service worker controls
+    the page, the page is cached, and nothing waits to sync."""
+    page.goto(f"/groups/uk/sell/{event.id}")
+    page.wait_for_function("navigator.serviceWorker.ready.then(() => true)")
+    page.reload()
+    page.wait_for_function("navigator.serviceWorker.controller !== null")
+    page.wait_for_function(
+        "caches.match(location.pathname).then(found => !!found)", polling=100, timeout=10_000
+    )
+    page.locator("#sync-status").filter(has_text="All synced").wait_for()

@@ -10,6 +10,7 @@ from stallapp.sales import services as sales
 from stallapp.sales.models import PaymentMethod, SaleKind
 from stallapp.stock import services as stock
 from stallapp.stock.models import PublicationKind
+from tests.browser import log_in as browser_log_in
 from tests.conftest import PASSWORD
 from tests.sales_fixtures import (  # noqa: F401 - fixtures
     event,
@@ -43,12 +44,8 @@ def catalogue(db, uk, make_publication):
     return titles
 
 
-def log_in(phone, user):
-    phone.goto("/login")
-    phone.get_by_label("Email").fill(user.email)
-    phone.get_by_label("Password").fill(PASSWORD)
-    phone.get_by_role("button", name="Log in").click()
-    phone.wait_for_url("**/")
+def log_in(page, user):
+    browser_log_in(page, user.email, PASSWORD)
 
 
 def tile(phone, title):

@@ -14,7 +14,8 @@ import sqlalchemy as sa
 
 from stallapp.sales.models import ClientOperation, Sale, SaleKind
 from stallapp.stock import services as stock
-from tests.browser import PHONE, RestartableLiveServer
+from tests.browser import PHONE, RestartableLiveServer, open_sale_screen
+from tests.browser import log_in as browser_log_in
 from tests.conftest import PASSWORD
 from tests.sales_fixtures import (  # noqa: F401 - fixtures
     event,
@@ -51,22 +52,7 @@ def context(browser, server):
 
 
 def log_in(page, user):
-    page.goto("/login")
-    page.get_by_label("Email").fill(user.email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
-    page.wait_for_url("**/")
-
-
-def open_sale_screen_for_offline_use(page, event):
-    page.goto(f"/groups/uk/sell/{event.id}")
-    page.wait_for_function("navigator.serviceWorker.ready.then(() => true)")
-    page.reload()
-    page.wait_for_function("navigator.serviceWorker.controller !== null")
-    page.wait_for_function(
-        "caches.match(location.pathname).then(found => !!found)", polling=100, timeout=10_000
-    )
-    page.wait_for_function("document.getElementById('sync-status').textContent === 'All synced'")
+    browser_log_in(page, user.email, PASSWORD)
 
 
 def queued_operations(page) -> list:
@@ -98,7 +84,7 @@ def test_sales_made_with_the_server_down_reach_the_ledger_once(
 ):
     page = context.new_page()
     log_in(page, member)
-    open_sale_screen_for_offline_use(page, event)
+    open_sale_screen(page, event)
 
     server.stop()
     for _ in range(3):
@@ -169,7 +155,7 @@ def test_a_lost_session_keeps_the_queue_until_the_member_logs_in(
 ):
     page = context.new_page()
     log_in(page, member)
-    open_sale_screen_for_offline_use(page, event)
+    open_sale_screen(page, event)
     server.stop()
     tile(page, "1917").click()
     page.locator("#sync-status").filter(has_text="1 waiting to sync").wait_for()
@@ -195,7 +181,7 @@ def test_logging_out_warns_about_unsynced_sales_and_keeps_them(
 ):
     page = context.new_page()
     log_in(page, member)
-    open_sale_screen_for_offline_use(page, event)
+    open_sale_screen(page, event)
     server.stop()
     tile(page, "1917").click()
     page.locator("#sync-status").filter(has_text="1 waiting to sync").wait_for()
@@ -228,7 +214,7 @@ def test_logging_out_with_nothing_waiting_clears_the_offline_copies(
 ):
     page = context.new_page()
     log_in(page, member)
-    open_sale_screen_for_offline_use(page, event)
+    open_sale_screen(page, event)
     assert page.evaluate("caches.keys()")
     page.get_by_text("Menu").click()
     page.get_by_role("button", name="Log out").click()

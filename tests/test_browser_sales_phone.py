@@ -14,7 +14,8 @@ from playwright.sync_api import expect
 from stallapp.reports import services as reports
 from stallapp.sales.models import LateSale, LateSaleStatus, Sale, SaleKind, SaleLine
 from stallapp.stock import services as stock
-from tests.browser import CHROMIUM, LAUNCH_ARGS, PHONE, RestartableLiveServer
+from tests.browser import CHROMIUM, LAUNCH_ARGS, PHONE, RestartableLiveServer, open_sale_screen
+from tests.browser import log_in as browser_log_in
 from tests.conftest import PASSWORD
 from tests.sales_fixtures import (  # noqa: F401 - fixtures
     event,
@@ -51,22 +52,7 @@ def context(browser, server):
 
 
 def log_in(page, user):
-    page.goto("/login")
-    page.get_by_label("Email").fill(user.email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
-    page.wait_for_url("**/")
-
-
-def open_sale_screen(page, event):
-    page.goto(f"/groups/uk/sell/{event.id}")
-    page.wait_for_function("navigator.serviceWorker.ready.then(() => true)")
-    page.reload()
-    page.wait_for_function("navigator.serviceWorker.controller !== null")
-    page.wait_for_function(
-        "caches.match(location.pathname).then(found => !!found)", polling=100, timeout=10_000
-    )
-    page.locator("#sync-status").filter(has_text="All synced").wait_for()
+    browser_log_in(page, user.email, PASSWORD)
 
 
 def tile(page, title):
