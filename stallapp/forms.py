@@ -8,11 +8,9 @@ from flask_wtf import FlaskForm
 from wtforms import EmailField, IntegerField, StringField, TextAreaField
 from wtforms.validators import Length, StopValidation, ValidationError
 
-from stallapp.inputs import has_control_characters
+from stallapp.inputs import LARGEST_ID, has_control_characters
 from stallapp.times import EARLIEST_DAY, LATEST_DAY
 
-#: Largest whole number a form takes: the database's integers are 32-bit.
-LARGEST_INTEGER = 2**31 - 1
 #: Longest text a field without its own ``Length`` takes: one line, and several lines.
 DEFAULT_MAX_LINE = 500
 DEFAULT_MAX_TEXT = 10_000
@@ -52,9 +50,7 @@ def _check_whole_number(value: str) -> None:
     if not text.isascii():
         raise StopValidation(_l("Write the number with the digits 0 to 9."))
     digits = text.removeprefix("-").removeprefix("+")
-    if digits.isdigit() and (
-        len(digits) > 10 or not -LARGEST_INTEGER <= int(text) <= LARGEST_INTEGER
-    ):
+    if digits.isdigit() and (len(digits) > 10 or not -LARGEST_ID <= int(text) <= LARGEST_ID):
         raise StopValidation(_l("That number is far too large."))
 
 

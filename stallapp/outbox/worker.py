@@ -16,9 +16,10 @@ import signal
 import time
 
 import click
-from flask import Flask, current_app
+from flask import Flask, current_app, request
 from flask.cli import with_appcontext
 
+from stallapp.database import WRITING_METHODS
 from stallapp.extensions import db
 from stallapp.outbox.services import DeliverySettings, deliver_all_due
 from stallapp.outbox.transport import TerminalTransport, transport_for
@@ -84,5 +85,8 @@ def register_terminal_delivery(app: Flask) -> None:
 
     @app.after_request
     def deliver_after_response(response):
-        response.call_on_close(deliver)
+        # Only after a request that may have written mail: a page's stylesheet and images
+        # must not each take the write lock to look at the outbox.
+        if request.method in WRITING_METHODS:
+            response.call_on_close(deliver)
         return response

@@ -19,13 +19,12 @@ from stallapp.extensions import db
 from stallapp.i18n import regional_locale
 from stallapp.network import services
 from stallapp.network.feeds import atom_bytes, events_json
+from stallapp.public.events import CACHE_FOR_FIVE_MINUTES
 from stallapp.times import utc_to_local
 from stallapp.urls import absolute_url
 
 bp = Blueprint("public_network", __name__)
 
-#: The same for everyone in one language, so shared caches may keep it a few minutes.
-CACHE_FOR_FIVE_MINUTES = "public, max-age=300"
 GROUPINGS = ("date", "group")
 FILTER_VALUES = frozenset(kind.value for kind in services.EventFilter)
 

@@ -25,7 +25,7 @@ from stallapp.contacts.services import record_contact
 from stallapp.database import utcnow
 from stallapp.errors import EventClosed, NotAllowed, StallError, ValidationFailed
 from stallapp.events.models import Event
-from stallapp.inputs import has_control_characters
+from stallapp.inputs import LARGEST_ID, has_control_characters
 from stallapp.money import AmountOutOfRange, format_money, is_valid_currency, parse_money
 from stallapp.sales.models import (
     ClientOperation,
@@ -47,8 +47,6 @@ UNDO_WINDOW = timedelta(minutes=15)
 MAX_SALE_QUANTITY = 1_000
 #: Most operations one sync request may carry.
 MAX_BATCH = 200
-#: Largest id a publication or offer can have (the database's 32-bit integer).
-LARGEST_ID = 2**31 - 1
 #: A phone's clock is believed within these bounds; outside them the server's time is used.
 CLOCK_PAST = timedelta(days=60)
 CLOCK_FUTURE = timedelta(minutes=10)

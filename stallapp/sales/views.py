@@ -33,7 +33,7 @@ from stallapp.events.models import Event
 from stallapp.extensions import db
 from stallapp.forms import EmptyForm
 from stallapp.i18n import regional_locale
-from stallapp.inputs import whole_number
+from stallapp.inputs import LARGEST_ID, whole_number
 from stallapp.money import format_money
 from stallapp.permissions import (
     get_in_group_or_404,
@@ -189,7 +189,7 @@ def _int_field(name: str):
     value = request.form.get(name, "").strip()
     if not value:
         return None
-    number = whole_number(value, services.LARGEST_ID)
+    number = whole_number(value, LARGEST_ID)
     if number is None:
         raise services.BadOperation(_("%(field)s must be a whole number.", field=name))
     return number

@@ -35,8 +35,6 @@ from stallapp.times import NonexistentLocalTime, local_to_utc
 MAX_QUANTITY = 100_000
 #: Upper bound for a price or amount in minor units (a million pounds is not a stall sale).
 MAX_AMOUNT = 100_000_000
-#: Largest id a row can have (the database's 32-bit integer).
-LARGEST_ID = 2**31 - 1
 
 
 class AlreadyReversed(StallError):

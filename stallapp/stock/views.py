@@ -10,7 +10,7 @@ from stallapp.errors import StallError
 from stallapp.events.models import Event
 from stallapp.extensions import db
 from stallapp.forms import EmptyForm
-from stallapp.inputs import has_control_characters, whole_number
+from stallapp.inputs import LARGEST_ID, has_control_characters, whole_number
 from stallapp.permissions import get_in_group_or_404, organiser_required
 from stallapp.stock import services
 from stallapp.stock.forms import (
@@ -342,7 +342,7 @@ def pack(group: Group, event_id: int):
     errors: dict[str, str] = {}
     form = EmptyForm()
     if request.method == "POST" and form.validate_on_submit():
-        store_id = whole_number(request.form.get("store_id", ""), services.LARGEST_ID)
+        store_id = whole_number(request.form.get("store_id", ""), LARGEST_ID)
         store = next((s for s in stores if s.id == store_id), None)
         if store is None:
             errors["store_id"] = _("Choose the store the copies come from.")
