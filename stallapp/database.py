@@ -1,5 +1,6 @@
 """Declarative base, UTC timestamps and small query helpers shared by every model."""
 
+import enum
 from datetime import UTC, datetime
 
 import sqlalchemy as sa
@@ -18,6 +19,16 @@ NAMING_CONVENTION = {
 def utcnow() -> datetime:
     """Return the current time as an aware UTC datetime."""
     return datetime.now(UTC)
+
+
+def string_enum(enum_class: type[enum.Enum], length: int = 30) -> sa.Enum:
+    """Store an enum as its plain string value in a VARCHAR on every database (no native type)."""
+    return sa.Enum(
+        enum_class,
+        native_enum=False,
+        length=length,
+        values_callable=lambda members: [member.value for member in members],
+    )
 
 
 class UTCDateTime(TypeDecorator):

@@ -1,4 +1,5 @@
-"""Plain text shown as HTML: escaped, line breaks kept, web links clickable, nothing else."""
+"""Plain text helpers: an email address as stored, and text shown as HTML (escaped, line breaks
+kept, web links clickable, nothing else)."""
 
 import re
 
@@ -46,3 +47,8 @@ def meta_description(*texts: str | None) -> str:
         return text
     cut = text[: DESCRIPTION_LENGTH - 1].rsplit(" ", 1)[0]
     return cut.rstrip(",;:.–- ") + "…"
+
+
+def normalise_email(email: str) -> str:
+    """Return the address as stored: trimmed and lower-cased, so one address is one account."""
+    return email.strip().lower()

@@ -19,8 +19,8 @@ from stallapp.events.series import Frequency, SeriesRule, SeriesRuleError
 from stallapp.forms import StallForm
 from stallapp.inputs import json_too_deep, whole_number
 from stallapp.money import AmountOutOfRange, parse_money
-from stallapp.reports import services as reports
 from stallapp.rota import services as rota
+from stallapp.sales import till
 from stallapp.sales.models import ClientOperation, Sale
 from stallapp.stock.models import StockMovement
 from tests.events_builders import details
@@ -165,7 +165,7 @@ def test_a_nul_byte_in_the_close_out_note_is_refused(client, db, login_as, closi
     )
     assert response.status_code == 400
     assert CONTROL_MESSAGE in response.get_data(as_text=True)
-    assert not reports.is_closed(db.session, closing_stall.event)
+    assert not till.is_closed(db.session, closing_stall.event)
     assert changed_tables(before, snapshot(db)) == []
 
 
@@ -316,7 +316,7 @@ def test_a_huge_cash_count_at_close_out_is_refused(client, db, login_as, closing
     assert response.status_code < 500
     page = response.get_data(as_text=True)
     assert "Enter an amount" in page or "between 0 and a million" in page
-    assert not reports.is_closed(db.session, closing_stall.event)
+    assert not till.is_closed(db.session, closing_stall.event)
     assert changed_tables(before, snapshot(db)) == []
 
 

@@ -12,6 +12,7 @@ from stallapp.accounts.models import Role
 from stallapp.errors import EventClosed, NotAllowed, ValidationFailed
 from stallapp.reports import services as reports
 from stallapp.reports.models import CloseOutAction, EventCloseOut
+from stallapp.sales import till
 from stallapp.sales.models import Sale
 from stallapp.stock import services as stock
 from stallapp.stock.models import StockMovement
@@ -48,14 +49,14 @@ def movement_count(db) -> int:
 
 
 def test_ensure_event_open(db, stall):
-    reports.ensure_event_open(db.session, stall.event)
+    till.ensure_event_open(db.session, stall.event)
     close(db, stall)
     with pytest.raises(EventClosed) as raised:
-        reports.ensure_event_open(db.session, stall.event)
+        till.ensure_event_open(db.session, stall.event)
     assert raised.value.code == "event_closed"
     reports.reopen(db.session, stall.event, stall.organiser, "a late sale to record")
     db.session.commit()
-    reports.ensure_event_open(db.session, stall.event)
+    till.ensure_event_open(db.session, stall.event)
 
 
 def test_a_sale_on_a_closed_event_is_refused(db, stall):
@@ -139,7 +140,7 @@ def test_bad_counts_change_nothing(db, stall, counts, code):
     assert raised.value.code == code
     db.session.rollback()
     assert movement_count(db) == before
-    assert not reports.is_closed(db.session, stall.event)
+    assert not till.is_closed(db.session, stall.event)
 
 
 def test_a_store_of_another_group_is_refused(db, stall, make_group):
@@ -163,7 +164,7 @@ def test_reopen_reverses_the_count_and_is_logged(db, stall):
     db.session.commit()
     assert stock.event_levels(db.session, stall.event) == levels_before
     assert stock.store_levels(db.session, stall.group) == store_before
-    assert not reports.is_closed(db.session, stall.event)
+    assert not till.is_closed(db.session, stall.event)
     with pytest.raises(NotAllowed) as raised:
         reports.reopen(db.session, stall.event, stall.organiser, "again")
     assert raised.value.code == "not_closed"
@@ -230,7 +231,7 @@ def test_bad_input_re_renders_and_changes_nothing(client, login_as, db, stall):
     assert "Enter an amount such as 40 or 12.50." in page
     assert 'value="58"' not in page or 'value="lots"' in page
     assert movement_count(db) == before
-    assert not reports.is_closed(db.session, stall.event)
+    assert not till.is_closed(db.session, stall.event)
 
 
 def test_a_cash_difference_needs_a_note(client, login_as, db, stall):
@@ -239,7 +240,7 @@ def test_a_cash_difference_needs_a_note(client, login_as, db, stall):
     response = client.post(url, data=close_out_form(stall, cash_GBP="57.50"))
     assert response.status_code == 200
     assert "The cash differs from the £58.00 expected: say what happened." in response.data.decode()
-    assert not reports.is_closed(db.session, stall.event)
+    assert not till.is_closed(db.session, stall.event)
 
     response = client.post(
         url, data=close_out_form(stall, cash_GBP="57.50", note_GBP="50p for the tea")
@@ -263,10 +264,10 @@ def test_reopen_through_the_report_page(client, login_as, db, stall):
     login_as(stall.organiser)
     url = f"/groups/uk/events/{stall.event.id}/reopen"
     client.post(url, data={"reason": ""})
-    assert reports.is_closed(db.session, stall.event)
+    assert till.is_closed(db.session, stall.event)
     response = client.post(url, data={"reason": "Counted the wrong box"}, follow_redirects=True)
     assert "open for sales again" in response.data.decode()
-    assert not reports.is_closed(db.session, stall.event)
+    assert not till.is_closed(db.session, stall.event)
 
 
 def test_members_cannot_close_out(client, login_as, stall):

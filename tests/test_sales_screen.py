@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from stallapp.contacts.models import Contact
 from stallapp.database import utcnow
 from stallapp.sales import services as sales
+from stallapp.sales import till as tills
 from stallapp.sales.models import ClientOperation, PaymentMethod, Sale, SaleKind
 from stallapp.stock import services as stock
 from stallapp.stock.models import Place, StockMovement
@@ -286,7 +287,7 @@ def test_organiser_sets_the_main_currency(db, client, login_as, organiser, event
 
 
 def test_a_closed_event_takes_no_sales(db, client, login_as, member, event, stall):
-    till = sales.lock_till(db.session, event)
+    till = tills.lock_till(db.session, event)
     till.closed_at = utcnow()
     db.session.commit()
     login_as(member)

@@ -8,7 +8,7 @@ import pytest
 import sqlalchemy as sa
 
 from stallapp.database import utcnow
-from stallapp.sales import services as sales
+from stallapp.sales import till as tills
 from stallapp.sales.models import ClientOperation, Sale, SaleKind
 from stallapp.stock import services as stock
 from stallapp.stock.models import StockMovement
@@ -221,7 +221,7 @@ def test_a_closed_event_refuses_operations_taken_after_it_but_answers_replays(
     login_as(member)
     done = sale_op(stall["journal"])
     client.post(sync_url(event), json={"operations": [done]})
-    till = sales.lock_till(db.session, event)
+    till = tills.lock_till(db.session, event)
     till.closed_at = utcnow()
     db.session.commit()
     assert client.post(sync_url(event), json={"operations": [done]}).status_code == 200

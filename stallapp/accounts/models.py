@@ -6,7 +6,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from stallapp.database import TimestampMixin, UTCDateTime
+from stallapp.database import TimestampMixin, UTCDateTime, string_enum
 from stallapp.extensions import db
 
 
@@ -25,13 +25,6 @@ class Role(enum.StrEnum):
 
 
 ROLE_RANKS = {Role.MEMBER: 1, Role.ORGANISER: 2}
-
-
-def role_column_type() -> sa.Enum:
-    """Store a role as its plain string value (a CHECK-free VARCHAR on every database)."""
-    return sa.Enum(
-        Role, native_enum=False, length=20, values_callable=lambda e: [r.value for r in e]
-    )
 
 
 class User(TimestampMixin, db.Model):
@@ -103,7 +96,7 @@ class Membership(TimestampMixin, db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(sa.ForeignKey("user.id", ondelete="CASCADE"), index=True)
     group_id: Mapped[int] = mapped_column(sa.ForeignKey("group.id", ondelete="CASCADE"), index=True)
-    role: Mapped[Role] = mapped_column(role_column_type())
+    role: Mapped[Role] = mapped_column(string_enum(Role, length=20))
 
     user: Mapped[User] = relationship(back_populates="memberships")
     group: Mapped[Group] = relationship(back_populates="memberships")
@@ -138,7 +131,7 @@ class Invitation(TimestampMixin, db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     group_id: Mapped[int] = mapped_column(sa.ForeignKey("group.id", ondelete="CASCADE"), index=True)
     email: Mapped[str] = mapped_column(sa.String(254))
-    role: Mapped[Role] = mapped_column(role_column_type())
+    role: Mapped[Role] = mapped_column(string_enum(Role, length=20))
     invited_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id", ondelete="SET NULL"))
     token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime())

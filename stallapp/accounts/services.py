@@ -32,6 +32,7 @@ from stallapp.accounts.passwords import (
 from stallapp.database import utcnow
 from stallapp.errors import InvalidToken, NotAllowed, StallError, ValidationFailed
 from stallapp.money import is_valid_currency
+from stallapp.text import normalise_email
 from stallapp.times import is_valid_timezone
 from stallapp.tokens import hash_token, new_token
 
@@ -56,11 +57,6 @@ class InvitationNeedsLogin(StallError):
 
 class InvitationForAnotherAccount(NotAllowed):
     code = "invitation_for_another_account"
-
-
-def normalise_email(email: str) -> str:
-    """Return the address as stored: trimmed and lower-cased."""
-    return email.strip().lower()
 
 
 def find_user_by_email(session: Session, email: str) -> User | None:

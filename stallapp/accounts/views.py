@@ -32,6 +32,7 @@ from stallapp.forms import EmptyForm
 from stallapp.mail import MailPurpose, send_email
 from stallapp.permissions import login_required
 from stallapp.security import safe_next
+from stallapp.text import normalise_email
 from stallapp.urls import absolute_url
 
 bp = Blueprint("accounts", __name__)
@@ -100,7 +101,7 @@ def forgot_password():
     form = ForgotPasswordForm()
     if form.validate_on_submit():
         found = services.request_password_reset(db.session, form.email.data)
-        to, subject, body = services.normalise_email(form.email.data), "", ""
+        to, subject, body = normalise_email(form.email.data), "", ""
         if found:
             user, token = found
             with force_locale(user.locale or current_app.config["BABEL_DEFAULT_LOCALE"]):

@@ -9,8 +9,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from stallapp.accounts.models import Group
-from stallapp.database import TimestampMixin, UTCDateTime
-from stallapp.events.models import string_enum
+from stallapp.database import TimestampMixin, UTCDateTime, string_enum
 from stallapp.extensions import db
 
 if TYPE_CHECKING:

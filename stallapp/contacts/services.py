@@ -16,7 +16,6 @@ from flask_babel import gettext as _
 from sqlalchemy.orm import Session, joinedload
 
 from stallapp.accounts.models import Group
-from stallapp.accounts.services import normalise_email
 from stallapp.contacts.models import (
     DEFAULT_CONTACT_MONTHS,
     DEFAULT_REGISTRATION_MONTHS,
@@ -33,6 +32,7 @@ from stallapp.events.models import Event, Registration
 from stallapp.outbox.services import forget_address
 from stallapp.qr.models import QrCode
 from stallapp.qr.services import scanned_qr_code_id
+from stallapp.text import normalise_email
 from stallapp.times import utc_to_local
 from stallapp.tokens import hash_token, new_token
 

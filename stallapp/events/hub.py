@@ -16,9 +16,9 @@ from stallapp.accounts.models import User
 from stallapp.database import utcnow
 from stallapp.events.models import Event, EventKind, EventStatus, Registration
 from stallapp.qr.models import QrCode
-from stallapp.reports import services as reports
 from stallapp.rota import services as rota
 from stallapp.rota.models import Shift
+from stallapp.sales import till
 from stallapp.stock import services as stock
 
 #: The sale screen opens to members from the day before an event until three days after its end,
@@ -93,7 +93,7 @@ def event_hub(session: Session, event: Event, user: User, now: datetime | None =
     now = now or utcnow()
     shifts = rota.event_rota(session, event)
     levels = stock.event_levels(session, event)
-    closed = reports.is_closed(session, event)
+    closed = till.is_closed(session, event)
     codes = list(
         session.scalars(
             sa.select(QrCode)

@@ -7,18 +7,8 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from stallapp.accounts.models import Group
-from stallapp.database import TimestampMixin, UTCDateTime, utcnow
+from stallapp.database import TimestampMixin, UTCDateTime, string_enum, utcnow
 from stallapp.extensions import db
-
-
-def string_enum(enum_class: type[enum.Enum]) -> sa.Enum:
-    """Store an enum as its plain string value in a VARCHAR on every database."""
-    return sa.Enum(
-        enum_class,
-        native_enum=False,
-        length=30,
-        values_callable=lambda members: [member.value for member in members],
-    )
 
 
 class EventKind(enum.StrEnum):

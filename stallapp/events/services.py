@@ -17,7 +17,6 @@ from flask_babel import gettext as _
 from sqlalchemy.orm import Session, joinedload
 
 from stallapp.accounts.models import Group
-from stallapp.accounts.services import normalise_email
 from stallapp.contacts.services import record_contact
 from stallapp.database import utcnow
 from stallapp.errors import InvalidToken, StallError, ValidationFailed
@@ -30,6 +29,7 @@ from stallapp.events.models import (
     Registration,
     RegistrationStatus,
 )
+from stallapp.text import normalise_email
 from stallapp.times import (
     EARLIEST_DAY,
     LATEST_DAY,

@@ -6,8 +6,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
-from stallapp.database import TimestampMixin, UTCDateTime
-from stallapp.events.models import string_enum
+from stallapp.database import TimestampMixin, UTCDateTime, string_enum
 from stallapp.extensions import db
 
 

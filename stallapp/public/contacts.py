@@ -10,7 +10,6 @@ from flask import Blueprint, current_app, g, redirect, render_template, request
 from flask_babel import force_locale
 from flask_babel import gettext as _
 
-from stallapp.accounts.services import normalise_email
 from stallapp.announcements.services import SOURCE_PARAMETER, count_unsubscribe
 from stallapp.contacts import services
 from stallapp.contacts.forms import ContactForm, ForgetForm, JoinForm
@@ -20,6 +19,7 @@ from stallapp.forms import EmptyForm
 from stallapp.mail import MailPurpose, send_email
 from stallapp.permissions import public_group_or_404
 from stallapp.security import NO_TOKEN, same_origin_posts
+from stallapp.text import normalise_email
 from stallapp.urls import absolute_url
 
 bp = Blueprint("public_contacts", __name__)

@@ -6,8 +6,8 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from stallapp.accounts.models import Group
-from stallapp.database import TimestampMixin
-from stallapp.events.models import Event, string_enum
+from stallapp.database import TimestampMixin, string_enum
+from stallapp.events.models import Event
 from stallapp.extensions import db
 
 

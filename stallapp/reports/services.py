@@ -35,6 +35,7 @@ from stallapp.reports.models import (
 )
 from stallapp.rota.models import Assignment, Shift
 from stallapp.sales import services as sales
+from stallapp.sales import till as tills
 from stallapp.sales.models import LateSale, LateSaleStatus, PaymentMethod, Sale, SaleKind, SaleLine
 from stallapp.stock import services as stock
 from stallapp.stock.models import Place, Publication, StockMovement, Store, SubscriptionOffer
@@ -308,27 +309,6 @@ def close_out_of(session: Session, event: Event) -> EventCloseOut | None:
     )
 
 
-def is_closed(session: Session, event: Event) -> bool:
-    """Tell whether the event is closed out now."""
-    return (
-        session.scalar(
-            sa.select(EventCloseOut.id).where(
-                EventCloseOut.event_id == event.id, EventCloseOut.reopened_at.is_(None)
-            )
-        )
-        is not None
-    )
-
-
-def ensure_event_open(session: Session, event: Event) -> None:
-    """Refuse to go on when the event is closed out (sales, give-aways and undos call this).
-
-    :raises EventClosed: when the event is closed out and not reopened.
-    """
-    if is_closed(session, event):
-        raise EventClosed(_("This event is closed out: reopen it to record or undo sales."))
-
-
 def packing_store_id(session: Session, event: Event) -> int | None:
     """Return the store most of the event's copies were packed from (where they go back)."""
     return session.scalar(
@@ -353,7 +333,7 @@ def cash_taken(session: Session, event: Event) -> dict[str, int]:
 
 def cash_currencies(session: Session, event: Event) -> list[str]:
     """Return the currencies to count cash in: the till's main one and any the event sold in."""
-    till = sales.till_of(session, event)
+    till = tills.till_of(session, event)
     main = till.main_currency if till is not None else event.group.currency
     used = session.scalars(sa.select(Sale.currency).where(Sale.event_id == event.id).distinct())
     return sorted({main, *used})
@@ -427,7 +407,7 @@ def close_out(
             _("The event has not started yet: close it out once it is under way."),
             "not_started",
         )
-    till = sales.lock_till(session, event)
+    till = tills.lock_till(session, event)
     existing = close_out_of(session, event)
     if existing is not None and existing.is_closed:
         raise EventClosed(_("This event is already closed out."), "already_closed")
@@ -519,7 +499,7 @@ def reopen(session: Session, event: Event, user: User, reason: str) -> EventClos
     :raises NotAllowed: code ``not_closed`` when the event is not closed out.
     :raises ValidationFailed: code ``reason_missing`` without a reason.
     """
-    till = sales.lock_till(session, event)
+    till = tills.lock_till(session, event)
     close_out_row = close_out_of(session, event)
     if close_out_row is None or not close_out_row.is_closed:
         raise NotAllowed(_("This event is not closed out."), "not_closed")
@@ -571,7 +551,7 @@ def accept_late_sale(session: Session, event: Event, late: LateSale, user: User)
     :raises NotAllowed: code ``already_decided``.
     :raises StallError: when the sale services refuse the sale; nothing is booked then.
     """
-    sales.lock_till(session, event)  # the levels read next must not change under us
+    tills.lock_till(session, event)  # the levels read next must not change under us
     before = stock.event_levels(session, event)
     sale = sales.book_late_sale(session, event, late, user)
     close_out_row = close_out_of(session, event)
@@ -626,7 +606,7 @@ def accept_held_late_sales(session: Session, event: Event, user: User) -> int:
 
     :raises StallError: when the sale services refuse one; nothing is booked then.
     """
-    sales.lock_till(session, event)
+    tills.lock_till(session, event)
     held = [
         line.late
         for line in sales.late_sales(session, event)

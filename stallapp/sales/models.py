@@ -8,8 +8,8 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from stallapp.accounts.models import Group, User
-from stallapp.database import TimestampMixin, UTCDateTime
-from stallapp.events.models import Event, string_enum
+from stallapp.database import TimestampMixin, UTCDateTime, string_enum
+from stallapp.events.models import Event
 from stallapp.extensions import db
 from stallapp.stock.models import Publication, SubscriptionOffer
 

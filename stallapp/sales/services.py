@@ -37,6 +37,7 @@ from stallapp.sales.models import (
     SaleKind,
     SaleLine,
 )
+from stallapp.sales.till import lock_till
 from stallapp.stock import services as stock
 from stallapp.stock.models import Place, Publication, StockMovement, SubscriptionOffer
 from stallapp.times import EARLIEST_DAY, LATEST_DAY, day_in_range, utc_to_local
@@ -299,65 +300,6 @@ def parse_batch(body, default_currency: str, money_locale: str | None = None) ->
     if not 1 <= len(operations) <= MAX_BATCH:
         raise BadOperation(_("Send from 1 to %(max)d operations at a time.", max=MAX_BATCH))
     return [parse_operation(raw, default_currency, money_locale) for raw in operations]
-
-
-# The till -----------------------------------------------------------------------------------
-
-
-def till_of(session: Session, event: Event) -> EventTill | None:
-    """Return the event's till settings, or None before the first sale or set-up."""
-    return session.scalar(sa.select(EventTill).where(EventTill.event_id == event.id))
-
-
-def default_till(event: Event) -> EventTill:
-    """Return unsaved settings with the defaults, for showing a sale screen before any sale."""
-    return EventTill(
-        event_id=event.id,
-        group_id=event.group_id,
-        main_currency=event.group.currency,
-        default_payment_method=PaymentMethod.CASH,
-    )
-
-
-def lock_till(session: Session, event: Event) -> EventTill:
-    """Return the event's till, created if needed, locked until the commit (PostgreSQL).
-
-    Every write at one event takes this lock first, so operations at one stall are applied one
-    after the other and a replay always sees the first copy's stored result.
-    """
-    till = session.scalar(
-        sa.select(EventTill).where(EventTill.event_id == event.id).with_for_update()
-    )
-    if till is not None:
-        return till
-    try:
-        with session.begin_nested():
-            session.add(default_till(event))
-            session.flush()
-    except sa.exc.IntegrityError:
-        pass
-    return session.scalar(
-        sa.select(EventTill)
-        .where(EventTill.event_id == event.id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    )
-
-
-def save_till_settings(
-    session: Session, event: Event, main_currency: str, payment_method: PaymentMethod
-) -> EventTill:
-    """Set the event's main currency and default payment method.
-
-    :raises ValidationFailed: on an unknown currency.
-    """
-    if not is_valid_currency(main_currency):
-        raise ValidationFailed(_("Unknown currency code."), "currency")
-    till = lock_till(session, event)
-    till.main_currency = main_currency
-    till.default_payment_method = payment_method
-    session.flush()
-    return till
 
 
 # Recording ----------------------------------------------------------------------------------

@@ -42,6 +42,7 @@ from stallapp.permissions import (
     organiser_required,
 )
 from stallapp.sales import services
+from stallapp.sales import till as tills
 from stallapp.sales.forms import TillSettingsForm
 from stallapp.sales.models import PaymentMethod, Sale, SaleKind
 from stallapp.stock import services as stock
@@ -139,7 +140,7 @@ def render_sale_list(group: Group) -> str:
 
 
 def _screen_context(group: Group, event: Event) -> dict:
-    till = services.till_of(db.session, event) or services.default_till(event)
+    till = tills.till_of(db.session, event) or tills.default_till(event)
     levels = stock.event_levels(db.session, event)
     # Only the packed titles are loaded whole (tiles show prices); the rest of the catalogue is
     # a picker of plain (id, title) rows, so a big catalogue costs no more statements.
@@ -230,7 +231,7 @@ def record(group: Group, event_id: int):
     if not EmptyForm().validate_on_submit():
         flash(_("The page had expired. Please tap again."), "error")
         return redirect(url_for("sales.screen", group_slug=group.slug, event_id=event.id))
-    till = services.till_of(db.session, event) or services.default_till(event)
+    till = tills.till_of(db.session, event) or tills.default_till(event)
     kind = request.form.get("type", "")
     # Built now: after the commit the group and event would be loaded again just for it.
     screen_url = url_for("sales.screen", group_slug=group.slug, event_id=event.id)
@@ -279,7 +280,7 @@ def undo(group: Group, event_id: int, sale_id: int):
     form = EmptyForm()
     if form.validate_on_submit():
         try:
-            if services.lock_till(db.session, event).closed_at is not None:
+            if tills.lock_till(db.session, event).closed_at is not None:
                 raise EventClosed(_("This event is closed out: no more sales can be recorded."))
             services.undo_sale(db.session, sale, _seller(), utcnow())
         except StallError as error:
@@ -303,7 +304,7 @@ def sync(group: Group, event_id: int):
     body = request.get_json(silent=True)
     if body is None:
         return _json_error(400, _("The request must be JSON."))
-    till = services.till_of(db.session, event) or services.default_till(event)
+    till = tills.till_of(db.session, event) or tills.default_till(event)
     try:
         operations = services.parse_batch(
             body, till.main_currency, regional_locale(group.language, group)
@@ -369,12 +370,12 @@ def service_worker():
 def settings(group: Group, event_id: int):
     """Set the event's main currency and default payment method."""
     event = _sale_event(group, event_id)
-    till = services.till_of(db.session, event) or services.default_till(event)
+    till = tills.till_of(db.session, event) or tills.default_till(event)
     form = TillSettingsForm(
         main_currency=till.main_currency, payment_method=till.default_payment_method.value
     )
     if form.validate_on_submit():
-        services.save_till_settings(
+        tills.save_till_settings(
             db.session, event, form.main_currency.data, PaymentMethod(form.payment_method.data)
         )
         db.session.commit()
