@@ -16,7 +16,7 @@ $(VENV)/.installed: $(BIN)/python pyproject.toml
 	touch $@
 
 $(VENV)/.installed-test: $(VENV)/.installed pyproject.toml
-	$(BIN)/pip install --quiet -e '.[test,prod]'
+	$(BIN)/pip install --quiet -e '.[test,prod,postgres]'
 	touch $@
 
 install: $(VENV)/.installed translations

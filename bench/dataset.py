@@ -17,10 +17,10 @@ from sqlalchemy.orm import Session
 
 from stallapp.accounts.models import Group, Membership, Role, User
 from stallapp.events.models import Event, EventKind, EventStatus
-from stallapp.reports import services as reports
+from stallapp.reports import summaries
 from stallapp.reports.models import EventCloseOut
 from stallapp.rota.models import Assignment, Shift, ShiftRole
-from stallapp.sales.models import PaymentMethod, Sale, SaleKind, SaleLine
+from stallapp.sales.models import EventTill, PaymentMethod, Sale, SaleKind, SaleLine
 from stallapp.stock.models import (
     Place,
     Publication,
@@ -373,7 +373,6 @@ def load_history(
                     "group_id": group.id,
                     "event_id": eid,
                     "store_id": history.store_ids[n % len(history.store_ids)],
-                    "closed_at": starts_of[eid] + timedelta(hours=6),
                     "closed_by_id": organiser.id,
                     "note": "",
                     "created_at": starts_of[eid] + timedelta(hours=6),
@@ -381,7 +380,23 @@ def load_history(
                 for n, eid in enumerate(history.event_ids[:-1])
             ],
         )
-        reports.write_summaries(
+        # Whether an event is closed is its till's to say (see stallapp.sales.till).
+        _insert(
+            session,
+            EventTill,
+            [
+                {
+                    "event_id": eid,
+                    "group_id": group.id,
+                    "main_currency": group.currency,
+                    "default_payment_method": PaymentMethod.CASH,
+                    "closed_at": starts_of[eid] + timedelta(hours=6),
+                    "created_at": starts_of[eid],
+                }
+                for eid in history.event_ids[:-1]
+            ],
+        )
+        summaries.write_summaries(
             session, sa.select(EventCloseOut.event_id).where(EventCloseOut.group_id == group.id)
         )
     _move_sequences(
@@ -397,6 +412,7 @@ def load_history(
             SaleLine,
             Shift,
             EventCloseOut,
+            EventTill,
         ],
     )
     session.flush()

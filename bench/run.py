@@ -440,6 +440,12 @@ def main(argv=None) -> None:
     parser.add_argument(
         "--quick", action="store_true", help="about a minute: a tenth of the data, short runs"
     )
+    parser.add_argument(
+        "--only",
+        default="",
+        help="measure only the pages whose names contain one of these comma-separated words "
+        "(healthz is always measured): --only sale",
+    )
     args = parser.parse_args(argv)
     if args.quick:
         args.events, args.titles, args.lines = 100, 50, 10_000
@@ -471,7 +477,10 @@ def main(argv=None) -> None:
     server = serve(database_url, port, args.workers)
     try:
         cookie = log_in(port, target)
+        wanted = [word for word in args.only.split(",") if word]
         for name, make_request in scenarios(port, target, cookie):
+            if wanted and name != "healthz" and not any(word in name for word in wanted):
+                continue
             for clients in levels:
                 make_request()  # warm the workers' caches
                 results.append(measure(name, clients, make_request, args.requests, args.seconds))

@@ -198,30 +198,6 @@ def register_security_headers(app: Flask) -> None:
 
 
 def register_template_helpers(app: Flask) -> None:
-    from flask_babel import get_locale
+    from stallapp.templating import register_template_helpers as register
 
-    from stallapp.accounts.services import groups_of
-    from stallapp.errors import database_failed
-    from stallapp.events.display import register_template_helpers as register_event_helpers
-    from stallapp.extensions import db
-    from stallapp.money import format_money
-    from stallapp.text import meta_description, plain_text_to_html
-
-    app.jinja_env.globals["format_money"] = format_money
-    # Plain text typed by organisers: escaped, line breaks kept, http(s) links clickable.
-    app.jinja_env.filters["linkify"] = plain_text_to_html
-    app.jinja_env.filters["meta_description"] = meta_description
-    register_event_helpers(app)
-
-    @app.context_processor
-    def navigation():
-        from flask import has_request_context
-        from flask_login import current_user
-
-        # Emails rendered by a command (send-reminders) have no request, hence no current user.
-        # After a database failure the error page is drawn without asking the database.
-        signed_in = (
-            has_request_context() and not database_failed() and current_user.is_authenticated
-        )
-        user_groups = groups_of(db.session, current_user) if signed_in else []
-        return {"nav_groups": user_groups, "current_locale": str(get_locale()).replace("_", "-")}
+    register(app)

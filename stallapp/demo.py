@@ -16,7 +16,7 @@ from stallapp.events.series import Frequency, SeriesRule
 from stallapp.network import services as network
 from stallapp.qr.demo import load_demo_qr_codes
 from stallapp.reports.demo import load_demo_reports
-from stallapp.rota import services as rota
+from stallapp.rota import shifts as rota
 from stallapp.rota.models import Assignment, Shift, ShiftRole
 from stallapp.stock.demo import load_demo_stock
 from stallapp.times import utc_to_local

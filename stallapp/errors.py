@@ -88,17 +88,25 @@ DATABASE_UNAVAILABLE = (
 RETRY_AFTER_SECONDS = 30
 
 
-def render_error(status: int):
-    """Render the friendly page for an HTTP status."""
+def render_error(status: int, explanation: str | None = None):
+    """Render the friendly page for an HTTP status, with its usual explanation or the one given."""
     return (
         render_template(
             "errors/error.html",
             status=status,
             title=ERROR_TITLES.get(status, ERROR_TITLES[500]),
-            explanation=ERROR_EXPLANATIONS.get(status, ERROR_EXPLANATIONS[500]),
+            explanation=explanation or ERROR_EXPLANATIONS.get(status, ERROR_EXPLANATIONS[500]),
         ),
         status,
     )
+
+
+def refuse(status: int, message: str, **extra):
+    """Answer a refused request saying what was wrong: JSON for a client that speaks it (the sale
+    screen's sync), the friendly page for a person."""
+    if wants_json():
+        return jsonify({"error": message, **extra}), status
+    return render_error(status, message)
 
 
 def database_failed() -> bool:
@@ -106,7 +114,7 @@ def database_failed() -> bool:
     return bool(g.get("database_failed"))
 
 
-def _wants_json() -> bool:
+def wants_json() -> bool:
     """The sale screen's sync speaks JSON; its errors must too, so the phone can read them."""
     if request.is_json:
         return True
@@ -134,7 +142,7 @@ def render_failure(status: int):
     """Answer 500 or 503 without touching the database: JSON for the phone, else a bare page."""
     title = ERROR_TITLES[status]
     explanation = ERROR_EXPLANATIONS[status]
-    if _wants_json():
+    if wants_json():
         response = jsonify({"error": str(title), "detail": str(explanation)})
         response.status_code = status
     else:

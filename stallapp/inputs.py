@@ -12,13 +12,13 @@ import math
 import re
 from collections.abc import Iterator
 
-from flask import Flask, abort, g, jsonify, render_template, request
+from flask import Flask, abort, g, request
 from flask.json.provider import DefaultJSONProvider
 from flask_babel import gettext as _
 from werkzeug.exceptions import BadRequest, RequestEntityTooLarge
 from werkzeug.routing import IntegerConverter
 
-from stallapp.errors import ERROR_TITLES
+from stallapp.errors import refuse
 
 #: C0 controls but tab, line feed and carriage return; DEL; C1 controls; lone surrogates.
 _CONTROL_IN_TEXT = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
@@ -162,36 +162,20 @@ def _operation_at(body, path: tuple) -> str | None:
     return None
 
 
-def _refuse_page(message: str):
-    """Answer 400 with a message saying what was wrong: the friendly page, or JSON for JSON."""
-    if request.is_json:
-        return _refuse_json(400, message)
-    return (
-        render_template(
-            "errors/error.html", status=400, title=ERROR_TITLES[400], explanation=message
-        ),
-        400,
-    )
-
-
-def _refuse_json(status: int, message: str, **extra):
-    return jsonify({"error": message, **extra}), status
-
-
 def _check_json_body():
     """Decode a JSON body once, bounded, and refuse control characters in any of its strings."""
     if request.method in ("GET", "HEAD", "OPTIONS") or not request.is_json:
         return None
     if (request.content_length or 0) > MAX_JSON_BYTES:
-        return _refuse_json(413, _("The request is too large."))
+        return refuse(413, _("The request is too large."))
     try:
         if not request.get_data(cache=True):
             return None
         body = request.get_json()
     except RequestEntityTooLarge:
-        return _refuse_json(413, _("The request is too large."))
+        return refuse(413, _("The request is too large."))
     except BadRequest:
-        return _refuse_json(
+        return refuse(
             400,
             _(
                 "The request must be JSON, nested at most %(depth)d levels, without NaN, "
@@ -201,14 +185,14 @@ def _check_json_body():
             ),
         )
     if not isinstance(body, dict):
-        return _refuse_json(400, _("Send a JSON object."))
+        return refuse(400, _("Send a JSON object."))
     for path, text in _json_strings(body):
         if has_control_characters(text, multiline=True):
             extra = {"field": ".".join(str(step) for step in path)}
             op_id = _operation_at(body, path)
             if op_id is not None:
                 extra["operation"] = op_id
-            return _refuse_json(
+            return refuse(
                 400, _("Text may not contain control characters (such as a NUL byte)."), **extra
             )
     return None
@@ -218,14 +202,14 @@ def refuse_bad_input():
     """Refuse control characters in the URL and query, and malformed or runaway JSON."""
     for value in (request.view_args or {}).values():
         if isinstance(value, str) and has_control_characters(value):
-            return _refuse_page(_("The address contains characters that cannot be used."))
+            return refuse(400, _("The address contains characters that cannot be used."))
         if isinstance(value, int) and not 0 <= value <= LARGEST_ID:
             # No row has such an id; PostgreSQL would raise rather than find nothing.
             abort(404)
     for key, value in request.args.items(multi=True):
         if has_control_characters(key) or has_control_characters(value):
-            return _refuse_page(
-                _("The address contains characters that cannot be used (control characters).")
+            return refuse(
+                400, _("The address contains characters that cannot be used (control characters).")
             )
     return _check_json_body()
 

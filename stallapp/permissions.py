@@ -108,11 +108,15 @@ def group_role_required(role: Role) -> Callable[[Callable], Callable]:
         def guarded(*args, group_slug: str, **kwargs):
             if not current_user.is_authenticated:
                 return login_manager.unauthorized()
-            row = db.session.execute(
+            # All the user's groups in one statement: the menu lists them too (g.user_groups).
+            rows = db.session.execute(
                 sa.select(Group, Membership)
                 .join(Membership, Membership.group_id == Group.id)
-                .where(Group.slug == group_slug, Membership.user_id == current_user.id)
-            ).first()
+                .where(Membership.user_id == current_user.id)
+                .order_by(Group.name)
+            ).all()
+            g.user_groups = [(row_group, row.role) for row_group, row in rows]
+            row = next((row for row in rows if row[0].slug == group_slug), None)
             if row is None:
                 log.warning("denied: user %s is not in group %r", current_user.id, group_slug)
                 abort(404)

@@ -19,6 +19,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from flask import Flask
+from werkzeug.datastructures import ResponseCacheControl
+from werkzeug.http import parse_cache_control_header, parse_etags, parse_set_header, unquote_etag
 
 #: Request headers a kept answer may vary on; an answer varying on anything else is not kept.
 VARIED = {"accept-encoding": "HTTP_ACCEPT_ENCODING", "accept-language": "HTTP_ACCEPT_LANGUAGE"}
@@ -47,15 +49,15 @@ def _keepable(status: str, headers: list[tuple[str, str]]) -> bool:
     """Tell whether an answer is the same for every reader and whole (a known length)."""
     if not status.startswith("200") or _header(headers, "set-cookie"):
         return False
-    directives = {
-        part.strip().split("=")[0] for part in _header(headers, "cache-control").split(",")
-    }
-    if "public" not in directives or directives & {"no-store", "private"}:
+    control = parse_cache_control_header(
+        _header(headers, "cache-control"), cls=ResponseCacheControl
+    )
+    if not control.public or control.no_store or control.private:
         return False
     length = _header(headers, "content-length")
     if not length.isdigit() or int(length) > MAX_BODY:
         return False
-    varied = {name.strip().lower() for name in _header(headers, "vary").split(",") if name.strip()}
+    varied = {name.lower() for name in parse_set_header(_header(headers, "vary"))}
     return varied <= set(VARIED) | {"cookie"}
 
 
@@ -125,11 +127,10 @@ class PublicAnswerCache:
     @staticmethod
     def _answer(kept: Kept, environ: dict, start_response) -> Iterable[bytes]:
         wanted = environ.get("HTTP_IF_NONE_MATCH", "")
-        if kept.etag and wanted:
-            tags = {tag.strip().removeprefix("W/") for tag in wanted.split(",")}
-            if "*" in tags or kept.etag.removeprefix("W/") in tags:
-                headers = [(k, v) for k, v in kept.headers if k.lower() in NOT_MODIFIED_HEADERS]
-                start_response("304 Not Modified", headers)
-                return []
+        # If-None-Match compares weakly (RFC 9110, 13.1.2): W/"x" matches "x".
+        if kept.etag and wanted and parse_etags(wanted).contains_weak(unquote_etag(kept.etag)[0]):
+            headers = [(k, v) for k, v in kept.headers if k.lower() in NOT_MODIFIED_HEADERS]
+            start_response("304 Not Modified", headers)
+            return []
         start_response(kept.status, list(kept.headers))
         return [kept.body]

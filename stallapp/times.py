@@ -67,3 +67,15 @@ def local_to_utc(local: datetime, zone_name: str) -> datetime:
 def utc_to_local(instant: datetime, zone_name: str) -> datetime:
     """Return the aware local time in ``zone_name`` for a UTC instant."""
     return instant.astimezone(ZoneInfo(zone_name))
+
+
+def local_day_start(day: date, zone_name: str) -> datetime:
+    """Return when ``day`` begins in ``zone_name``, as an aware UTC instant.
+
+    That is local midnight, or 01:00 where a clock change skips midnight (as Chile's and Cuba's
+    spring-forward nights do).
+    """
+    try:
+        return local_to_utc(datetime(day.year, day.month, day.day), zone_name)
+    except NonexistentLocalTime:
+        return local_to_utc(datetime(day.year, day.month, day.day, 1), zone_name)

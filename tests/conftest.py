@@ -17,6 +17,9 @@ from stallapp.database import StatementCounter
 from stallapp.extensions import db as _db
 from stallapp.outbox.models import OutgoingMessage
 
+#: Fixtures registered here once, for every test: no test module imports a fixture by name.
+pytest_plugins = ["tests.sales_fixtures"]
+
 DEFAULT_POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 PASSWORD = "correct horse battery"
 
@@ -420,3 +423,11 @@ def compiled_translations():
             catalogue = read_po(po_file)
         with mo_path.open("wb") as mo_file:
             write_mo(mo_file, catalogue)
+
+
+@pytest.fixture
+def world(make_group, make_user, db) -> dict:
+    """One of every row a route takes the id of (see :mod:`tests.route_world`)."""
+    from tests.route_world import build_world
+
+    return build_world(db, make_group, make_user)

@@ -1,13 +1,12 @@
 """Builders shared by the stock and sales tests: a group with a store, titles, an event."""
 
-import secrets
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from stallapp.events.models import Event, EventKind, EventStatus
 from stallapp.stock import services as stock
 from stallapp.stock.models import PublicationKind
+from tests.builders import event_row
 
 
 @pytest.fixture
@@ -30,17 +29,9 @@ def make_event(db):
     def make(group, title="Peterborough Radical Bookfair", starts_at=None):
         # Under way: an hour in, six to go (a stall is closed out once it has started).
         starts_at = starts_at or datetime.now(UTC) - timedelta(hours=1)
-        event = Event(
-            group_id=group.id,
-            public_code=secrets.token_urlsafe(8),
-            kind=EventKind.STALL,
-            title=title,
-            starts_at=starts_at,
-            ends_at=starts_at + timedelta(hours=7),
-            timezone=group.timezone,
-            status=EventStatus.PUBLISHED,
+        event = event_row(
+            db.session, group, title=title, starts_at=starts_at, venue_name=None, address=None
         )
-        db.session.add(event)
         db.session.commit()
         return event
 

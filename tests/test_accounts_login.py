@@ -2,6 +2,7 @@
 
 from datetime import timedelta
 
+import pytest
 import sqlalchemy as sa
 
 from stallapp.accounts import passwords, services
@@ -31,20 +32,29 @@ def test_wrong_password_and_unknown_email_answer_alike(client, make_user, db):
 
 
 def test_unknown_email_still_spends_hashing_time(app, monkeypatch, db):
-    calls = []
-    monkeypatch.setattr(services, "burn_verification_time", lambda password: calls.append(1))
-    try:
+    """An unknown address costs a real password verification, so timing does not tell it apart."""
+    real_burn = services.burn_verification_time
+    burned = []
+
+    def recording_burn(password):
+        burned.append(password)
+        real_burn(password)
+
+    monkeypatch.setattr(services, "burn_verification_time", recording_burn)
+    with pytest.raises(services.LoginFailed) as refused:
         services.authenticate(db.session, "ghost@example.org", "whatever-password")
-    except services.LoginFailed as error:
-        assert error.code == "login_failed"
-    assert calls == [1]
+    assert refused.value.code == "login_failed"
+    assert burned == ["whatever-password"]
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(LoginSession)) == 0
 
 
-def test_email_is_case_insensitive(client, make_user, login_as):
-    user = make_user(email="Mixed@Example.org")
+def test_email_is_case_insensitive(client, make_user, db):
+    user = make_user(name="Mixed Case", email="Mixed@Example.org")
     assert user.email == "mixed@example.org"
     response = client.post("/login", data={"email": " MIXED@example.ORG ", "password": PASSWORD})
-    assert response.status_code == 302
+    assert response.headers["Location"] == "/"
+    assert db.session.scalars(sa.select(LoginSession.user_id)).all() == [user.id]
+    assert "Mixed Case" in client.get("/").get_data(as_text=True)
 
 
 def test_disabled_account_cannot_log_in(client, make_user, db):
@@ -54,6 +64,8 @@ def test_disabled_account_cannot_log_in(client, make_user, db):
     response = client.post("/login", data={"email": user.email, "password": PASSWORD})
     assert response.status_code == 200
     assert "Wrong email or password." in response.get_data(as_text=True)
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(LoginSession)) == 0
+    assert client.get("/").headers["Location"].startswith("/login")
 
 
 def test_empty_login_form_shows_messages(client):

@@ -1,9 +1,11 @@
 """Site admins create groups, appoint organisers and disable accounts."""
 
+import pytest
 import sqlalchemy as sa
 
 from stallapp.accounts import services
 from stallapp.accounts.models import Group, Role
+from stallapp.errors import NotAllowed
 from tests.conftest import PASSWORD, link_in, path_of
 
 GOOD_GROUP = {
@@ -78,6 +80,17 @@ def test_admin_cannot_disable_themselves(client, make_user, login_as, db):
     assert "cannot disable your own account" in response.get_data(as_text=True)
     db.session.refresh(admin)
     assert admin.is_enabled
+
+
+def test_the_service_refuses_an_admin_disabling_their_own_account(make_user, db):
+    admin = make_user(is_admin=True)
+    other = make_user()
+    with pytest.raises(NotAllowed) as refused:
+        services.set_user_enabled(db.session, admin, False, by=admin)
+    assert refused.value.code == "disable_yourself"
+    assert admin.is_enabled
+    services.set_user_enabled(db.session, other, False, by=admin)
+    assert not other.is_enabled
 
 
 def test_disabled_account_can_be_enabled_again(client, make_user, login_as, db):

@@ -16,9 +16,9 @@ from stallapp.extensions import db as _db
 from stallapp.outbox import services as outbox
 from stallapp.outbox.models import OutgoingMessage
 from stallapp.outbox.transport import PermanentFailure, Transport
-from stallapp.reports import services as reports
+from stallapp.reports import event_report
+from tests.builders import add_event, add_meeting
 from tests.conftest import PASSWORD, path_of
-from tests.events_builders import add_event, add_meeting
 
 
 def subscriber(db, group, email, *, confirm=True, unsubscribe=False) -> Contact:
@@ -262,7 +262,7 @@ def test_registrations_from_the_announcement_are_counted_in_the_event_report(app
         "z@example.org": None,
         "y@example.org": None,
     }
-    outreach = reports.outreach(db.session, event)
+    outreach = event_report.outreach(db.session, event)
     assert outreach.registrations == 3
     assert outreach.registrations_from_announcements == 1
 

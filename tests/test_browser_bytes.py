@@ -9,7 +9,7 @@ and revalidates or reuses the page.
 import pytest
 
 from tests.browser import PHONE
-from tests.events_builders import add_meeting
+from tests.builders import add_meeting
 
 pytestmark = pytest.mark.browser
 

@@ -7,8 +7,8 @@ from datetime import date
 import pytest
 
 from stallapp.database import utcnow
+from tests.builders import add_meeting, register
 from tests.conftest import PASSWORD, path_of
-from tests.events_builders import add_meeting, register
 
 pytestmark = pytest.mark.browser
 

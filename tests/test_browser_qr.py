@@ -5,7 +5,7 @@ import sqlalchemy as sa
 from playwright.sync_api import expect
 
 from stallapp.qr.models import QrCode
-from tests.test_qr_codes import decode_png
+from tests.qr_reader import decode_png
 
 pytestmark = pytest.mark.browser
 

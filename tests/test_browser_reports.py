@@ -6,7 +6,7 @@ import sqlalchemy as sa
 
 from stallapp.demo import DEMO_PASSWORD, load_demo_data
 from stallapp.events.models import Event
-from stallapp.reports import services as reports
+from stallapp.reports import closeout, figures
 from stallapp.sales import till
 
 pytestmark = pytest.mark.browser
@@ -39,8 +39,8 @@ def fits_the_phone(phone) -> bool:
 
 
 def test_close_out_the_demo_stall_and_read_its_report(phone, demo, db):
-    expected = {f.title: f.left for f in reports.title_figures(db.session, demo)}
-    taken = reports.cash_taken(db.session, demo)["GBP"]
+    expected = {f.title: f.left for f in figures.title_figures(db.session, demo)}
+    taken = closeout.cash_taken(db.session, demo)["GBP"]
     log_in(phone)
     phone.get_by_role("link", name="CWO (UK)").first.click()
     phone.get_by_role("link", name="Reports and close-out").click()

@@ -4,10 +4,10 @@ import re
 
 import pytest
 
-from stallapp.rota import services
+from stallapp.rota import shifts
 from stallapp.rota.models import ShiftRole
+from tests.builders import event_row
 from tests.conftest import PASSWORD
-from tests.rota_helpers import create_event
 
 pytestmark = pytest.mark.browser
 
@@ -33,8 +33,8 @@ def _log_in(phone, email):
 def test_member_signs_up_for_a_shift_and_withdraws(phone, db, uk, make_user, mail):
     make_user(email="olive@example.org", name="Olive Organiser", groups={uk: "organiser"})
     make_user(email="max@example.org", name="Max Member", groups={uk: "member"})
-    event = create_event(db.session, uk)
-    services.add_shift(
+    event = event_row(db.session, uk)
+    shifts.add_shift(
         db.session, event, ShiftRole.STAFFING, event.starts_at, event.ends_at, people_needed=2
     )
     db.session.commit()
@@ -72,7 +72,7 @@ def test_member_signs_up_for_a_shift_and_withdraws(phone, db, uk, make_user, mai
 def test_organiser_builds_a_stall_day_and_assigns_a_member(phone, db, uk, make_user, mail):
     make_user(email="olive@example.org", name="Olive Organiser", groups={uk: "organiser"})
     make_user(email="max@example.org", name="Max Member", groups={uk: "member"})
-    create_event(db.session, uk, hours=7)
+    event_row(db.session, uk, hours=7)
     db.session.commit()
 
     _log_in(phone, "olive@example.org")

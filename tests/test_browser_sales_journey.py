@@ -1,25 +1,15 @@
 """Journeys 3 and 4 in Chromium at phone width: an organiser receives stock and packs it for the
 stall; a member sells, gives away, takes a donation, sells a subscription and undoes a tap."""
 
-# ruff: noqa: F811 - pytest fixtures imported from tests.sales_fixtures are redefined as arguments
-
 import pytest
 from playwright.sync_api import expect
 
-from stallapp.sales import services as sales
+from stallapp.sales import screen as sale_screen
 from stallapp.sales.models import PaymentMethod, SaleKind
 from stallapp.stock import services as stock
 from stallapp.stock.models import PublicationKind
 from tests.browser import log_in as browser_log_in
 from tests.conftest import PASSWORD
-from tests.sales_fixtures import (  # noqa: F401 - fixtures
-    event,
-    make_event,
-    make_publication,
-    member,
-    organiser,
-    uk,
-)
 
 pytestmark = pytest.mark.browser
 
@@ -116,7 +106,9 @@ def test_pack_a_stall_then_sell_at_it(db, phone, organiser, member, event, catal
     )
 
     db.session.commit()
-    money = {(t.kind, t.payment_method): t.amount for t in sales.money_totals(db.session, event)}
+    money = {
+        (t.kind, t.payment_method): t.amount for t in sale_screen.money_totals(db.session, event)
+    }
     assert money == {
         (SaleKind.SALE, PaymentMethod.CASH): 400,
         (SaleKind.DONATION, PaymentMethod.CASH): 500,

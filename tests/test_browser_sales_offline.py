@@ -5,8 +5,6 @@ requests): sales recorded meanwhile wait on the phone, survive a reload, and rea
 once each when the server is back, however often and from however many tabs they are sent.
 """
 
-# ruff: noqa: F811 - pytest fixtures imported from tests.sales_fixtures are redefined as arguments
-
 import json
 
 import pytest
@@ -17,16 +15,6 @@ from stallapp.stock import services as stock
 from tests.browser import PHONE, RestartableLiveServer, open_sale_screen
 from tests.browser import log_in as browser_log_in
 from tests.conftest import PASSWORD
-from tests.sales_fixtures import (  # noqa: F401 - fixtures
-    event,
-    make_event,
-    make_publication,
-    member,
-    organiser,
-    stall,
-    store,
-    uk,
-)
 
 pytestmark = pytest.mark.browser
 

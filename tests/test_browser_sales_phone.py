@@ -5,28 +5,16 @@ does not cover a service worker's requests) and ``set_offline`` is used where th
 the browser go offline and come back (the ``online`` event).
 """
 
-# ruff: noqa: F811 - pytest fixtures imported from tests.sales_fixtures are redefined as arguments
-
 import pytest
 import sqlalchemy as sa
 from playwright.sync_api import expect
 
-from stallapp.reports import services as reports
+from stallapp.reports import closeout, event_report
 from stallapp.sales.models import LateSale, LateSaleStatus, Sale, SaleKind, SaleLine
 from stallapp.stock import services as stock
 from tests.browser import CHROMIUM, LAUNCH_ARGS, PHONE, RestartableLiveServer, open_sale_screen
 from tests.browser import log_in as browser_log_in
 from tests.conftest import PASSWORD
-from tests.sales_fixtures import (  # noqa: F401 - fixtures
-    event,
-    make_event,
-    make_publication,
-    member,
-    organiser,
-    stall,
-    store,
-    uk,
-)
 
 pytestmark = pytest.mark.browser
 
@@ -75,8 +63,13 @@ def status(page):
 def close_out(db, event, organiser, store, stall, **back):
     """Close the event out as an organiser would, counting ``back`` copies per title."""
     counts = {stall[key].id: back.get(key, 0) for key in ("journal", "aurora", "book")}
-    reports.close_out(
-        fresh(db), event, organiser, store, counts, [reports.CashEntry("GBP", 0, 2000)]
+    closeout.close_out(
+        fresh(db),
+        event,
+        organiser,
+        store,
+        counts,
+        [closeout.CashEntry("GBP", 0, 2000, "£20 for the sales still on the phone")],
     )
     db.session.commit()
 
@@ -280,7 +273,7 @@ def test_sales_taken_offline_before_the_close_out_are_held_then_accepted(
     desk.get_by_text("3 late sales are in the books.").wait_for()
     office.close()
 
-    report = reports.event_report(fresh(db), event)
+    report = event_report.event_report(fresh(db), event)
     sold_lines = db.session.scalar(
         sa.select(sa.func.sum(SaleLine.quantity)).join(Sale).where(Sale.event_id == event.id)
     )

@@ -9,9 +9,9 @@ from stallapp.contacts import services
 from stallapp.contacts.models import Contact, ContactMessage, ErasureRequest
 from stallapp.database import utcnow
 from stallapp.errors import InvalidToken
-from stallapp.events.models import Registration, RegistrationStatus
+from stallapp.events.models import EventKind, Registration, RegistrationStatus
+from tests.builders import add_registration, event_row
 from tests.conftest import link_in, path_of
-from tests.contacts_builders import add_event, add_registration
 
 
 @pytest.fixture
@@ -70,10 +70,27 @@ def test_forget_me_erases_contact_and_messages_and_anonymises_registrations(
 ):
     contact = subscriber(db, uk, "gone@example.org")
     services.receive_message(db.session, uk, email="gone@example.org", name="Gone", body="Hi")
-    meeting = add_event(db, uk)
+    meeting = event_row(
+        db.session,
+        uk,
+        kind=EventKind.PUBLIC_MEETING,
+        starts_at=utcnow() + timedelta(days=7),
+        registration_required=True,
+    )
     mine = add_registration(db, meeting, email="gone@example.org", name="Gone", contact=contact)
     # A registration made with the address but not linked to the contact is theirs too.
-    add_registration(db, add_event(db, uk, title="Stall"), email="gone@example.org")
+    add_registration(
+        db,
+        event_row(
+            db.session,
+            uk,
+            kind=EventKind.PUBLIC_MEETING,
+            title="Stall",
+            starts_at=utcnow() + timedelta(days=7),
+            registration_required=True,
+        ),
+        email="gone@example.org",
+    )
     add_registration(db, meeting, email="stays@example.org", name="Stays")
     elsewhere = make_group(slug="elsewhere")
     other_group_contact = subscriber(db, elsewhere, "gone@example.org")
@@ -123,7 +140,17 @@ def test_forget_me_answers_the_same_for_unknown_addresses(client, uk, mail, db):
 
 
 def test_forget_me_reaches_a_registrant_without_a_contact(uk, db):
-    add_registration(db, add_event(db, uk), email="reg@example.org")
+    add_registration(
+        db,
+        event_row(
+            db.session,
+            uk,
+            kind=EventKind.PUBLIC_MEETING,
+            starts_at=utcnow() + timedelta(days=7),
+            registration_required=True,
+        ),
+        email="reg@example.org",
+    )
     token = services.request_erasure(db.session, uk, "reg@example.org")
     assert token is not None
     erased = services.erase_by_request(db.session, token)

@@ -2,12 +2,16 @@
 
 import csv
 import io
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 
 from stallapp.contacts import services
+from stallapp.database import utcnow
+from stallapp.events.models import EventKind
 from stallapp.qr.models import QrCode, QrPurpose
-from tests.contacts_builders import add_event, add_registration
+from tests.builders import add_registration, event_row
 
 
 @pytest.fixture
@@ -30,8 +34,9 @@ def subscribe(db, group, email, name, **details):
 
 def rows_of(response):
     assert response.mimetype == "text/csv"
-    text = response.get_data().decode("utf-8-sig")
-    return list(csv.reader(io.StringIO(text)))
+    body = response.get_data()
+    assert body.startswith("\ufeff".encode()), "a byte-order mark, so spreadsheets read UTF-8"
+    return list(csv.reader(io.StringIO(body.decode("utf-8-sig"))))
 
 
 def test_export_lists_only_confirmed_subscribed_contacts(
@@ -51,13 +56,17 @@ def test_export_lists_only_confirmed_subscribed_contacts(
     assert response.status_code == 200
     assert "attachment" in response.headers["Content-Disposition"]
     header, *rows = rows_of(response)
-    assert header == ["Name", "Email", "City", "Interests", "Consented at", "Consent wording"]
+    assert response.headers["Content-Disposition"] == 'attachment; filename="nyc-mailing-list.csv"'
+    assert header == ["name", "email", "city", "interests", "consented_at", "consent_wording"]
     assert [row[1] for row in rows] == ["mallory@example.org", "zoe@example.org"]
     mallory, zoe = rows
     assert zoe[:4] == ["Zoë Łukasz", "zoe@example.org", "Brooklyn", "meetings"]
-    assert zoe[4].endswith("-05:00"), "consent time in the group's zone (New York, November)"
+    consented = datetime.fromisoformat(zoe[4])
+    new_york = consented.astimezone(ZoneInfo("America/New_York"))
+    assert consented.utcoffset() == new_york.utcoffset(), "consent time in the group's zone"
+    assert zoe[4] == consented.isoformat(timespec="seconds"), "ISO 8601, to the second"
     assert zoe[5] == "I agree (NY wording)"
-    assert mallory[0].startswith("'="), "a formula typed by the public is not run"
+    assert mallory[0] == '\'=HYPERLINK("http://evil")', "a formula typed by the public is not run"
 
 
 def test_members_cannot_export(client, nyc, make_user, login_as):
@@ -67,7 +76,14 @@ def test_members_cannot_export(client, nyc, make_user, login_as):
 
 
 def test_contacts_list_shows_consent_and_origin(client, nyc, organiser, login_as, db):
-    meeting = add_event(db, nyc, title="Monthly meeting at the Peculier Pub")
+    meeting = event_row(
+        db.session,
+        nyc,
+        kind=EventKind.PUBLIC_MEETING,
+        title="Monthly meeting at the Peculier Pub",
+        starts_at=utcnow() + timedelta(days=7),
+        registration_required=True,
+    )
     code = QrCode(group_id=nyc.id, code="tbl1", purpose=QrPurpose.JOIN, label="table card")
     db.session.add(code)
     db.session.flush()
@@ -113,7 +129,13 @@ def test_contacts_list_statement_count_does_not_grow(
             assert client.get("/groups/nyc/contacts/").status_code == 200
         return counter.count
 
-    meeting = add_event(db, nyc)
+    meeting = event_row(
+        db.session,
+        nyc,
+        kind=EventKind.PUBLIC_MEETING,
+        starts_at=utcnow() + timedelta(days=7),
+        registration_required=True,
+    )
     services.receive_message(db.session, nyc, email="a@example.org", name="A", body="Hi")
     db.session.commit()
     few = measure()

@@ -8,8 +8,8 @@ import sqlalchemy as sa
 from stallapp.contacts import services
 from stallapp.contacts.models import Contact, ContactMessage, RetentionPolicy
 from stallapp.database import utcnow
-from stallapp.events.models import Registration
-from tests.contacts_builders import add_event, add_registration
+from stallapp.events.models import EventKind, Registration
+from tests.builders import add_registration, event_row
 
 
 @pytest.fixture
@@ -45,7 +45,18 @@ def test_unconfirmed_sign_ups_go_after_seven_days_but_only_what_is_unconfirmed(r
     wrote = sign_up(db, uk, "wrote@example.org", days_ago=8)
     services.receive_message(db.session, uk, email="wrote@example.org", name="W", body="Hi")
     registered = sign_up(db, uk, "registered@example.org", days_ago=8)
-    add_registration(db, add_event(db, uk), email="registered@example.org", contact=registered)
+    add_registration(
+        db,
+        event_row(
+            db.session,
+            uk,
+            kind=EventKind.PUBLIC_MEETING,
+            starts_at=utcnow() + timedelta(days=7),
+            registration_required=True,
+        ),
+        email="registered@example.org",
+        contact=registered,
+    )
     sign_up(db, uk, "confirmed@example.org", days_ago=30, confirm=True)
     db.session.commit()
 
@@ -69,7 +80,13 @@ def test_unconfirmed_sign_ups_go_after_seven_days_but_only_what_is_unconfirmed(r
 def test_inactive_contacts_go_after_the_group_setting(runner, uk, make_group, db):
     old = sign_up(db, uk, "old@example.org", confirm=True)
     services.receive_message(db.session, uk, email="old@example.org", name="Old", body="Hello")
-    past_event = add_event(db, uk, ends_ago=timedelta(days=20))
+    past_event = event_row(
+        db.session,
+        uk,
+        kind=EventKind.PUBLIC_MEETING,
+        ends_at=utcnow() - timedelta(days=20),
+        registration_required=True,
+    )
     registration = add_registration(db, past_event, email="old@example.org", contact=old)
     old.last_activity_at = utcnow() - timedelta(days=25 * 31)
     sign_up(db, uk, "recent@example.org", confirm=True).last_activity_at = utcnow() - timedelta(
@@ -96,8 +113,22 @@ def test_inactive_contacts_go_after_the_group_setting(runner, uk, make_group, db
 
 def test_registrations_are_anonymised_months_after_their_event(runner, uk, db):
     person = sign_up(db, uk, "person@example.org", confirm=True)
-    long_ago = add_event(db, uk, title="Old meeting", ends_ago=timedelta(days=7 * 31))
-    recent = add_event(db, uk, title="Last month", ends_ago=timedelta(days=20))
+    long_ago = event_row(
+        db.session,
+        uk,
+        kind=EventKind.PUBLIC_MEETING,
+        title="Old meeting",
+        ends_at=utcnow() - timedelta(days=7 * 31),
+        registration_required=True,
+    )
+    recent = event_row(
+        db.session,
+        uk,
+        kind=EventKind.PUBLIC_MEETING,
+        title="Last month",
+        ends_at=utcnow() - timedelta(days=20),
+        registration_required=True,
+    )
     old_registration = add_registration(db, long_ago, email="person@example.org", contact=person)
     new_registration = add_registration(db, recent, email="person@example.org", contact=person)
     db.session.commit()

@@ -1,6 +1,7 @@
 """Joining a group's mailing list: consent, double opt-in, never telling who is on the list."""
 
 import threading
+import uuid
 from datetime import timedelta
 
 import pytest
@@ -14,6 +15,7 @@ from stallapp.contacts.models import Contact, MailingConfirmation
 from stallapp.database import utcnow
 from stallapp.errors import InvalidToken
 from stallapp.qr.models import QrCode, QrPurpose
+from stallapp.stock.services import save_subscription_offer
 from tests.conftest import link_in, path_of
 
 
@@ -232,6 +234,40 @@ def test_join_after_a_scan_records_the_code_of_this_group_only(client, uk, make_
     join(client, email="wandered@example.org")
     sources = dict(db.session.execute(sa.select(Contact.email, Contact.source_qr_code_id)).all())
     assert sources == {"scanned@example.org": own.id, "wandered@example.org": None}
+
+
+def test_a_seller_who_scanned_a_code_does_not_credit_it_with_a_subscription(
+    client, login_as, member, event, uk, db
+):
+    table_card = QrCode(group_id=uk.id, code="tbl1", purpose=QrPurpose.JOIN, label="table card")
+    db.session.add(table_card)
+    offer = save_subscription_offer(
+        db.session, uk, name="Joint subscription", description="", prices={"GBP": 1500}
+    )
+    db.session.commit()
+    login_as(member)
+    assert client.get("/q/tbl1").status_code == 302, "the seller tries the table card"
+    response = client.post(
+        f"/groups/uk/sell/{event.id}/record",
+        data={
+            "operation_id": str(uuid.uuid4()),
+            "type": "subscription",
+            "offer_id": str(offer.id),
+            "payment_method": "card",
+            "name": "Rosa",
+            "email": "rosa@example.org",
+            "consent": "y",
+        },
+    )
+    assert response.status_code == 302
+    [contact] = contacts(db)
+    assert (contact.email, contact.source_event_id) == ("rosa@example.org", event.id)
+    assert contact.source_qr_code_id is None
+
+    # The same browser, cookie and all, on the public join page: that sign-up is the code's.
+    join(client, email="visitor@example.org")
+    visitor = db.session.scalar(sa.select(Contact).where(Contact.email == "visitor@example.org"))
+    assert visitor.source_qr_code_id == table_card.id, "a public sign-up after the scan counts"
 
 
 def test_two_sign_ups_at_once_make_one_contact_and_one_link(app, db, backend, uk):

@@ -5,8 +5,6 @@ with 500 "database is locked" while phones synced sales: a transaction that bega
 cannot become a writer once another writer has committed.
 """
 
-# ruff: noqa: F811 - pytest fixtures imported from tests.sales_fixtures are redefined as arguments
-
 import uuid
 
 import pytest
@@ -17,20 +15,10 @@ from stallapp.accounts.models import Group, LoginSession
 from stallapp.contacts.models import Contact
 from stallapp.database import writes
 from stallapp.events.models import Event
-from stallapp.sales import services as sales
+from stallapp.sales import screen as sale_screen
 from stallapp.stock import services as stock
+from tests.concurrency import PhoneClient, db_session_commit, run_at_once
 from tests.conftest import PASSWORD
-from tests.sales_fixtures import (  # noqa: F401 - fixtures
-    event,
-    make_event,
-    make_publication,
-    member,
-    organiser,
-    stall,
-    store,
-    uk,
-)
-from tests.test_sales_concurrency import PhoneClient, db_session_commit, run_at_once
 
 
 @pytest.fixture
@@ -215,7 +203,7 @@ def test_a_sales_storm_with_logins_edits_and_sign_ups_never_fails(
     sold = STORM_SELLERS * STORM_BATCHES
     assert stock.event_levels(db.session, event)[journal_id] == 20 - sold
     donations = [
-        t.amount for t in sales.money_totals(db.session, event) if t.kind.value == "donation"
+        t.amount for t in sale_screen.money_totals(db.session, event) if t.kind.value == "donation"
     ]
     assert donations == [sold * 150]
     logins = db.session.scalar(sa.select(sa.func.count()).select_from(LoginSession))

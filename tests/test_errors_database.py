@@ -1,7 +1,5 @@
 """Error pages that work when the database does not: a rolled-back 500, and 503 while it is down."""
 
-# ruff: noqa: F811 - pytest fixtures imported from tests.sales_fixtures are redefined as arguments
-
 import contextlib
 import socket
 import sqlite3
@@ -15,16 +13,6 @@ from stallapp import create_app
 from stallapp.extensions import db as _db
 from stallapp.sales.models import Sale
 from tests.conftest import PASSWORD, FreshContextClient
-from tests.sales_fixtures import (  # noqa: F401 - fixtures
-    event,
-    make_event,
-    make_publication,
-    member,
-    organiser,
-    stall,
-    store,
-    uk,
-)
 
 
 class StatementLog:

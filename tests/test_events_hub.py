@@ -11,11 +11,11 @@ from stallapp.database import utcnow
 from stallapp.errors import NotAllowed
 from stallapp.events.models import EventKind
 from stallapp.qr.models import QrCode, QrPurpose
-from stallapp.reports import services as reports
-from stallapp.rota import services as rota
+from stallapp.reports import closeout as reports
+from stallapp.rota import shifts
 from stallapp.rota.models import Assignment, ShiftRole
 from stallapp.stock import services as stock
-from tests.rota_helpers import create_event
+from tests.builders import event_row
 
 
 @pytest.fixture
@@ -35,13 +35,13 @@ def people(make_user, uk):
 def _stall(db, uk, people, *, starts_in=timedelta(days=3)):
     """A stall with set-up (1), staffing (4) and pack-down (2): 5 of 7 places filled, Max on
     staffing; 20 copies of a title packed."""
-    event = create_event(db.session, uk, starts_at=utcnow() + starts_in)
+    event = event_row(db.session, uk, starts_at=utcnow() + starts_in)
     start = event.starts_at
-    setup = rota.add_shift(db.session, event, ShiftRole.SETUP, start - timedelta(hours=1), start)
-    staffing = rota.add_shift(
+    setup = shifts.add_shift(db.session, event, ShiftRole.SETUP, start - timedelta(hours=1), start)
+    staffing = shifts.add_shift(
         db.session, event, ShiftRole.STAFFING, start, start + timedelta(hours=4), people_needed=4
     )
-    packdown = rota.add_shift(
+    packdown = shifts.add_shift(
         db.session,
         event,
         ShiftRole.PACKDOWN,
@@ -153,7 +153,7 @@ def test_a_member_sees_their_shifts_and_the_sale_screen_when_it_is_on(
 def test_the_door_list_is_found_and_paged(client, db, login_as, uk, people):
     from stallapp.events.models import Registration, RegistrationStatus
 
-    event = create_event(db.session, uk)
+    event = event_row(db.session, uk)
     event.kind = EventKind.PUBLIC_MEETING
     event.registration_required = True
     for number in range(30):
@@ -178,7 +178,7 @@ def test_the_door_list_is_found_and_paged(client, db, login_as, uk, people):
 
 def test_the_group_home_says_whats_next(client, db, login_as, uk, people):
     event = _stall(db, uk, people)
-    past = create_event(
+    past = event_row(
         db.session, uk, title="Sheffield Radical Bookfair", starts_at=utcnow() - timedelta(days=9)
     )
     store = stock.stores_of(db.session, uk)[0]

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from stallapp.events import services
 from stallapp.events.models import Event, EventSeries, EventStatus, Registration
 from stallapp.events.series import Frequency, SeriesRule
-from tests.events_builders import add_event, add_meeting, register
+from tests.builders import add_event, add_meeting, register
 
 
 @pytest.fixture
@@ -128,7 +128,7 @@ def test_bad_times_are_refused_on_the_form(client, login_as, organiser, db, chan
     ],
 )
 def test_event_validation_in_the_service(db, uk, start, end, zone, code):
-    from tests.events_builders import details
+    from tests.builders import details
 
     with pytest.raises(services.EventFieldError) as raised:
         services.create_event(db.session, uk, details(uk, start=start, end=end, timezone=zone))
@@ -277,16 +277,39 @@ def test_check_in_of_another_events_registration_is_404(client, login_as, organi
 
 def test_csv_export(client, login_as, organiser, uk, db):
     meeting = add_meeting(db, uk, capacity=1)
-    register(db, meeting, "ana@example.org", name="Ana Ñúñez", note='=HYPERLINK("x")')
-    register(db, meeting, "bo@example.org", name="Bo")
+    ana = register(
+        db, meeting, "ana@example.org", name="Ana Ñúñez", note='=HYPERLINK("x")'
+    ).registration
+    register(db, meeting, "bo@example.org", name="=1+2")
     login_as(organiser)
     response = client.get(f"/groups/uk/events/{meeting.id}/registrations.csv")
     assert response.mimetype == "text/csv"
     assert "attachment" in response.headers["Content-Disposition"]
-    rows = list(csv.reader(io.StringIO(response.data.decode("utf-8"))))
-    assert rows[0][:4] == ["Status", "Name", "Email", "Note"]
+    body = response.data.decode("utf-8")
+    assert body.startswith("\ufeff")  # a byte-order mark, so a spreadsheet reads the accents
+    rows = list(csv.reader(io.StringIO(body.removeprefix("\ufeff"))))
+    assert rows[0] == [
+        "status",
+        "name",
+        "email",
+        "note",
+        "registered_at",
+        "checked_in_at",
+        "cancelled_at",
+        "consent",
+    ]
     assert rows[1][:4] == ["registered", "Ana Ñúñez", "ana@example.org", '\'=HYPERLINK("x")']
-    assert rows[2][:3] == ["waiting", "Bo", "bo@example.org"]
+    # The time in the event's zone, ISO 8601 with its offset, to the second.
+    registered_at = datetime.fromisoformat(rows[1][4])
+    assert registered_at.utcoffset() is not None
+    assert registered_at == ana.created_at.replace(microsecond=0)
+    assert (
+        registered_at.utcoffset()
+        == ana.created_at.astimezone(ZoneInfo("Europe/London")).utcoffset()
+    )
+    assert rows[1][5:7] == ["", ""]
+    # A name typed to look like a formula is kept as text.
+    assert rows[2][:3] == ["waiting", "'=1+2", "bo@example.org"]
     assert rows[1][7] == "I agree."
 
 

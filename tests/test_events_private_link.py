@@ -9,8 +9,8 @@ import pytest
 from stallapp.events import services
 from stallapp.events.models import EventKind
 from stallapp.network import services as network
+from tests.builders import add_event
 from tests.conftest import path_of
-from tests.events_builders import add_event
 
 LINK = "https://meet.example.org/iwg-state-capitalism"
 PRIVATE_NOTE = "Online — the link is sent to people who register"

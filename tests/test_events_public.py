@@ -10,7 +10,7 @@ from stallapp.events import services
 from stallapp.events.models import EventStatus
 from stallapp.text import plain_text_to_html
 from stallapp.times import utc_to_local
-from tests.events_builders import add_event, add_meeting
+from tests.builders import add_event, add_meeting
 
 
 @pytest.fixture

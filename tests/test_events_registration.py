@@ -12,8 +12,8 @@ from stallapp.contacts.models import Contact
 from stallapp.errors import InvalidToken
 from stallapp.events import services
 from stallapp.events.models import Event, Registration, RegistrationStatus
+from tests.builders import add_event, add_meeting, register
 from tests.conftest import path_of
-from tests.events_builders import add_event, add_meeting, register
 
 
 @pytest.fixture
@@ -293,3 +293,19 @@ def test_registration_remembers_the_qr_code_scanned(client, db, nyc, meeting):
     (registration,) = _registrations(db, meeting)
     assert registration.source_qr_code_id == poster.id
     assert db.session.get(Contact, registration.contact_id).source_qr_code_id == poster.id
+
+
+def test_registration_after_another_groups_scan_credits_no_code(
+    client, db, nyc, meeting, make_group
+):
+    from stallapp.qr.models import QrPurpose
+    from stallapp.qr.services import create_qr_code
+
+    elsewhere = make_group(slug="elsewhere")
+    their_poster = create_qr_code(db.session, elsewhere, QrPurpose.JOIN, "their poster")
+    db.session.commit()
+    client.get(f"/q/{their_poster.code}")
+    client.post(f"/e/{meeting.public_code}", data=_form("rosa@example.org"))
+    (registration,) = _registrations(db, meeting)
+    assert registration.source_qr_code_id is None
+    assert db.session.get(Contact, registration.contact_id).source_qr_code_id is None

@@ -9,10 +9,9 @@ import sqlalchemy as sa
 
 from stallapp.database import utcnow
 from stallapp.events.models import EventKind
-from stallapp.rota import services as rota
+from stallapp.rota import shifts
 from stallapp.rota.models import ShiftRole
-from tests.events_builders import add_event
-from tests.rota_helpers import create_event
+from tests.builders import add_event, event_row
 
 
 def _text(response) -> str:
@@ -32,15 +31,15 @@ def test_my_shifts_and_the_reminder_use_the_groups_clock(
     uk = make_group(slug="uk", currency="GBP")
     max_ = make_user(email="max@example.org", name="Max", groups={uk: "member"})
     max_.locale = "en"
-    event = create_event(db.session, uk, starts_at=utcnow() + timedelta(hours=30))
-    shift = rota.add_shift(
+    event = event_row(db.session, uk, starts_at=utcnow() + timedelta(hours=30))
+    shift = shifts.add_shift(
         db.session,
         event,
         ShiftRole.STAFFING,
         event.starts_at,
         event.starts_at + timedelta(hours=2),
     )
-    rota.sign_up(db.session, shift, max_)
+    shifts.sign_up(db.session, shift, max_)
     db.session.commit()
     login_as(max_)
     page = _text(client.get("/my-shifts"))

@@ -5,7 +5,7 @@ import pytest
 import sqlalchemy as sa
 
 from stallapp.money import AmountOutOfRange, parse_money
-from stallapp.sales import services as sales
+from stallapp.sales import operations as sale_operations
 from stallapp.stock.forms import parse_prices
 from stallapp.stock.models import Publication
 
@@ -55,7 +55,7 @@ def test_a_huge_amount_written_the_italian_way_is_out_of_range():
 
 
 def test_a_queued_sale_is_read_in_the_groups_locale():
-    operation = sales.parse_operation(
+    operation = sale_operations.parse_operation(
         {
             "id": "5b0e4d0c-1111-4c4c-9a9a-000000000009",
             "type": "donation",
@@ -65,7 +65,7 @@ def test_a_queued_sale_is_read_in_the_groups_locale():
         "it",
     )
     assert operation.amount == 123450
-    english = sales.parse_operation(
+    english = sale_operations.parse_operation(
         {"id": "5b0e4d0c-1111-4c4c-9a9a-00000000000a", "type": "donation", "amount": "2.50"},
         "GBP",
         "en_GB",

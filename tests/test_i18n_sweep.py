@@ -15,10 +15,8 @@ from babel.messages.pofile import read_po
 
 from stallapp.config import DefaultConfig
 from stallapp.network import services as network
-from stallapp.permissions import PERMISSION_ATTRIBUTE, PUBLIC_ENDPOINTS
-from tests.conftest import PASSWORD
-from tests.events_builders import add_meeting, register
-from tests.test_permissions_routes import _url, world  # noqa: F401 - the same world of data
+from tests.builders import add_meeting, register
+from tests.route_world import client_as, pages_of
 
 TRANSLATIONS = Path(__file__).resolve().parent.parent / "stallapp" / "translations"
 #: English is the source language: its strings are the message ids themselves.
@@ -73,13 +71,6 @@ def missing_strings(monkeypatch):
     return found, current
 
 
-def _client_as(app, user):
-    client = app.test_client()
-    response = client.post("/login", data={"email": user.email, "password": PASSWORD})
-    assert response.status_code == 302
-    return client
-
-
 def _report(found: dict[str, set[str]], language: str) -> str:
     lines = [f"Strings missing from the {language} catalogue, by the page they are on:"]
     for page, strings in sorted(found.items()):
@@ -93,7 +84,7 @@ def _report(found: dict[str, set[str]], language: str) -> str:
 def test_every_page_renders_fully_translated(
     app,
     db,
-    world,  # noqa: F811 - the fixture imported above
+    world,
     make_user,
     missing_strings,
     language,
@@ -112,25 +103,10 @@ def test_every_page_renders_fully_translated(
     registration = register(db, event, "rosa@example.org")
     visitors = {
         "public": app.test_client(),
-        "organiser": _client_as(app, world["organiser"]),
-        "admin": _client_as(app, admin),
+        "organiser": client_as(app, world["organiser"]),
+        "admin": client_as(app, admin),
     }
-    pages = []
-    for rule in app.url_map.iter_rules():
-        if "GET" not in rule.methods or rule.endpoint == "static":
-            continue
-        if set(rule.arguments) - set(world["arguments"]):
-            continue  # tests/test_permissions_routes.py asks for the value; it fails there
-        with app.test_request_context():
-            url = _url(rule, world["arguments"])
-        required = getattr(app.view_functions[rule.endpoint], PERMISSION_ATTRIBUTE, "")
-        if rule.endpoint in PUBLIC_ENDPOINTS:
-            who = "public"
-        elif required == "admin":
-            who = "admin"
-        else:
-            who = "organiser"
-        pages.append((who, url))
+    pages = pages_of(app, world)
     code, token = event.public_code, registration.cancel_token
     pages += [
         ("public", f"/e/{code}/cancel/{token}"),

@@ -29,14 +29,13 @@ from stallapp.contacts.services import receive_message
 from stallapp.events.models import Registration, RegistrationStatus
 from stallapp.qr.models import QrPurpose
 from stallapp.qr.services import create_qr_code
-from stallapp.rota import services as rota
+from stallapp.rota import cover, shifts, unavailability
 from stallapp.rota.forms import CopyRotaForm
 from stallapp.rota.models import ShiftRole
 from stallapp.stock.forms import CopyForm, MoveForm
+from tests.builders import add_event, build_stall
 from tests.conftest import PASSWORD, base_test_config
-from tests.events_builders import add_event
 from tests.inputs_helpers import changed_tables, snapshot
-from tests.reports_builders import build_stall
 
 #: Examples per route: enough to meet each kind of junk in a few fields, few enough that the
 #: file runs in a couple of minutes per backend.
@@ -102,7 +101,7 @@ def world(db, make_group, make_user):
     message = receive_message(
         db.session, uk, email="visitor@example.org", name="Visitor", body="Hello"
     ).message
-    shift = rota.add_shift(
+    shift = shifts.add_shift(
         db.session,
         stall_event,
         ShiftRole.STAFFING,
@@ -110,10 +109,10 @@ def world(db, make_group, make_user):
         stall_event.starts_at + timedelta(hours=2),
         people_needed=3,
     )
-    own = rota.sign_up(db.session, shift, organiser)
-    theirs = rota.sign_up(db.session, shift, member)
-    cover, _ = rota.ask_for_cover(db.session, theirs, "")
-    unavailable = rota.mark_unavailable(
+    own = shifts.sign_up(db.session, shift, organiser)
+    theirs = shifts.sign_up(db.session, shift, member)
+    cover_request, _ = cover.ask_for_cover(db.session, theirs, "")
+    unavailable = unavailability.mark_unavailable(
         db.session, organiser, stall_event.starts_at.date() + timedelta(days=3)
     )
     db.session.commit()
@@ -135,7 +134,7 @@ def world(db, make_group, make_user):
         "sale_id": sale_id,
         "shift_id": shift.id,
         "assignment_id": own.id,
-        "cover_request_id": cover.id,
+        "cover_request_id": cover_request.id,
         "unavailability_id": unavailable.id,
         "token": "no-such-token",
         "code": qr_code.code,

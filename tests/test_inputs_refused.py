@@ -1,8 +1,6 @@
 """Input that used to give a 500 is refused with a 400 and a message, and nothing is written:
 control characters, numbers and dates beyond any use, runaway JSON, huge bodies, huge pages."""
 
-# ruff: noqa: F811 - pytest fixtures imported from tests.sales_fixtures are redefined as arguments
-
 import json
 import uuid
 from datetime import date, datetime, time, timedelta
@@ -19,23 +17,12 @@ from stallapp.events.series import Frequency, SeriesRule, SeriesRuleError
 from stallapp.forms import StallForm
 from stallapp.inputs import json_too_deep, whole_number
 from stallapp.money import AmountOutOfRange, parse_money
-from stallapp.rota import services as rota
+from stallapp.rota import unavailability as rota
 from stallapp.sales import till
 from stallapp.sales.models import ClientOperation, Sale
 from stallapp.stock.models import StockMovement
-from tests.events_builders import details
+from tests.builders import build_stall, details
 from tests.inputs_helpers import changed_tables, snapshot
-from tests.reports_builders import build_stall
-from tests.sales_fixtures import (  # noqa: F401 - fixtures
-    event,
-    make_event,
-    make_publication,
-    member,
-    organiser,
-    stall,
-    store,
-    uk,
-)
 
 CONTROL_MESSAGE = "invisible control characters"
 HUGE_AMOUNTS = ["1e999999", "NaN", "Infinity", "-Infinity", "9" * 10_000, "1e20", "١٢"]

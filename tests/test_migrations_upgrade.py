@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 from alembic.script import ScriptDirectory
-from flask_migrate import upgrade
+from flask_migrate import downgrade, upgrade
 
 import stallapp
 from stallapp import create_app
@@ -28,7 +28,10 @@ from stallapp.accounts.models import Role, User
 from stallapp.database import Base
 from stallapp.events.models import Event
 from stallapp.extensions import db
-from stallapp.reports import services as reports
+from stallapp.reports import closeout
+from stallapp.reports import event_report as event_reports
+from stallapp.reports import group_report as group_reports
+from stallapp.sales import till
 from tests.conftest import (
     PASSWORD,
     RUN_DATABASE,
@@ -263,6 +266,7 @@ def seed_rows() -> dict[str, list[dict]]:
             movement(4, "event", None, 1, "store", 1, None, 17),
             movement(5, "event", None, 1, "adjustment", None, None, 1),
         ],
+        # Until 0008 the close-out kept its own closed_at / reopened_at; the till has it since.
         "event_close_out": [
             {"id": 1, "group_id": 1, "event_id": 1, "store_id": 1}
             | {"closed_at": T0 + timedelta(hours=9), "closed_by_id": 1, "reopened_at": None}
@@ -376,6 +380,20 @@ def reset_sequences(connection, tables: list[sa.Table]) -> None:
             connection.execute(sa.select(sa.func.setval(sequence, latest)))
 
 
+def insert_rows(registry: dict[str, list[dict]]) -> dict[str, list[dict]]:
+    """Insert the registry's rows into the tables the database has now; return them."""
+    at_revision = sa.MetaData()
+    at_revision.reflect(db.engine)
+    tables = [t for t in at_revision.sorted_tables if t.name != "alembic_version"]
+    inserted: dict[str, list[dict]] = {}
+    with db.engine.begin() as connection:
+        for table in tables:
+            inserted[table.name] = rows_for(table, registry)
+            connection.execute(sa.insert(table), inserted[table.name])
+        reset_sequences(connection, tables)
+    return inserted
+
+
 @pytest.fixture
 def empty_database_url(backend, tmp_path):
     if backend == "sqlite":
@@ -398,15 +416,7 @@ def test_upgrade_from_an_earlier_revision_keeps_the_data(revision, empty_databas
     with app.app_context():
         upgrade(revision=revision)
         registry = seed_rows()
-        at_revision = sa.MetaData()
-        at_revision.reflect(db.engine)
-        tables = [t for t in at_revision.sorted_tables if t.name != "alembic_version"]
-        inserted: dict[str, list[dict]] = {}
-        with db.engine.begin() as connection:
-            for table in tables:
-                inserted[table.name] = rows_for(table, registry)
-                connection.execute(sa.insert(table), inserted[table.name])
-            reset_sequences(connection, tables)
+        inserted = insert_rows(registry)
 
         upgrade()
 
@@ -458,7 +468,9 @@ def check_services_read_it(inserted: dict[str, list[dict]]) -> None:
     if "sale" not in inserted:
         return
     event = db.session.get(Event, 1)
-    report = reports.event_report(db.session, event)
+    # Closed out before the upgrade, closed out after it: the till says so.
+    assert till.is_closed(db.session, event)
+    report = event_reports.event_report(db.session, event)
     assert report.totals == {
         "packed": 20,
         "sold": 2,
@@ -473,8 +485,8 @@ def check_services_read_it(inserted: dict[str, list[dict]]) -> None:
         "Olive Organiser": 1,
         "Max Member": 1,
     }
-    period = reports.Period(date(2025, 1, 1), date(2025, 12, 31))
-    group_report = reports.group_report(db.session, event.group, period)
+    period = group_reports.Period(date(2025, 1, 1), date(2025, 12, 31))
+    group_report = group_reports.group_report(db.session, event.group, period)
     assert [(row.title, row.sold) for row in group_report.titles] == [
         ("Revolutionary Perspectives No. 24", 2)
     ]
@@ -501,3 +513,60 @@ def test_the_registry_has_real_rows_for_every_table_of_the_models():
     with create_app(base_test_config("sqlite://")).app_context():
         registry = seed_rows()
     assert sorted(set(db.metadata.tables) - set(registry)) == []
+
+
+def test_0008_keeps_closed_events_closed_with_the_till_as_the_one_truth(empty_database_url):
+    """From 0007 (closed stored twice) to 0008 (the till alone) and back again."""
+    app = create_app(base_test_config(empty_database_url))
+    with app.app_context():
+        upgrade(revision="0007_event_summaries")
+        registry = seed_rows()
+        # Event 1's close-out stands though its till says open (never written so, but the
+        # upgrade must settle it); event 2 was closed out and never had a till at all.
+        registry["event_till"][0]["closed_at"] = None
+        closed_2 = datetime(2025, 5, 31, 17, 0)
+        registry["event_close_out"].append(
+            {"id": 2, "group_id": 1, "event_id": 2, "store_id": 1, "closed_by_id": 2}
+            | {"closed_at": closed_2, "reopened_at": None, "reopened_by_id": None, "note": ""}
+            | {"created_at": closed_2}
+        )
+        insert_rows(registry)
+
+        upgrade()
+
+        at_head = sa.MetaData()
+        at_head.reflect(db.engine)
+        tills_table = at_head.tables["event_till"]
+        assert "closed_at" not in at_head.tables["event_close_out"].columns
+        assert "reopened_at" not in at_head.tables["event_close_out"].columns
+        with db.engine.connect() as connection:
+            tills = dict(
+                connection.execute(sa.select(tills_table.c.event_id, tills_table.c.closed_at)).all()
+            )
+            kept = connection.scalar(sa.select(sa.func.count()).select_from(sa.table("cash_count")))
+        assert tills == {1: T0 + timedelta(hours=9), 2: closed_2}
+        assert kept == 1  # the count survived SQLite's copy of the table
+        meeting = db.session.get(Event, 2)
+        assert till.is_closed(db.session, db.session.get(Event, 1))
+        assert till.is_closed(db.session, meeting)
+        organiser = db.session.get(User, 1)
+        closeout.reopen(db.session, meeting, organiser, "Counted the wrong box")
+        db.session.commit()
+        assert not till.is_closed(db.session, meeting)
+        db.session.remove()
+
+        downgrade(revision="0007_event_summaries")
+
+        at_0007 = sa.MetaData()
+        at_0007.reflect(db.engine)
+        close_outs = at_0007.tables["event_close_out"]
+        with db.engine.connect() as connection:
+            rows = {
+                row.event_id: row
+                for row in connection.execute(sa.select(close_outs).order_by(close_outs.c.id))
+            }
+        assert (rows[1].closed_at, rows[1].reopened_at) == (T0 + timedelta(hours=9), None)
+        assert rows[2].closed_at == closed_2
+        assert rows[2].reopened_at is not None and rows[2].reopened_by_id == 1
+        db.session.remove()
+        db.engine.dispose()

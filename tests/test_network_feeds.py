@@ -16,7 +16,7 @@ from stallapp.network import services
 from stallapp.stock import services as stock
 from stallapp.stock.models import PublicationKind
 from stallapp.times import utc_to_local
-from tests.events_builders import add_event
+from tests.builders import add_event
 
 ATOM = "{http://www.w3.org/2005/Atom}"
 #: 2024-10-19T10:00:00+01:00: local time with its offset.

@@ -12,7 +12,7 @@ from stallapp.network import services
 from stallapp.stock import services as stock
 from stallapp.stock.models import PublicationKind
 from stallapp.times import utc_to_local
-from tests.events_builders import add_event
+from tests.builders import add_event
 
 
 def _next_saturday(group, hour):

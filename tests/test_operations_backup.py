@@ -20,8 +20,9 @@ from stallapp.database import begin_write
 from stallapp.demo import load_demo_data
 from stallapp.events.models import Event
 from stallapp.extensions import db
-from stallapp.reports import services as reports
-from stallapp.sales import services as sales
+from stallapp.reports import event_report, group_report
+from stallapp.sales import operations as sale_operations
+from stallapp.sales import recording as sale_recording
 from stallapp.sales.models import ClientOperation
 from stallapp.stock.demo import PETERBOROUGH
 from stallapp.stock.models import Publication
@@ -100,13 +101,15 @@ def snapshot(app) -> dict:
                     tuple(row) for row in connection.execute(sa.select(table).order_by(*order))
                 ]
         today = date.today()
-        period = reports.Period(today - timedelta(days=400), today + timedelta(days=400))
+        period = group_report.Period(today - timedelta(days=400), today + timedelta(days=400))
         events = db.session.scalars(sa.select(Event).order_by(Event.id)).all()
         groups = db.session.scalars(sa.select(Group).order_by(Group.id)).all()
         result = {
             "rows": rows,
-            "events": {e.id: plain(reports.event_report(db.session, e)) for e in events},
-            "groups": {g.slug: plain(reports.group_report(db.session, g, period)) for g in groups},
+            "events": {e.id: plain(event_report.event_report(db.session, e)) for e in events},
+            "groups": {
+                g.slug: plain(group_report.group_report(db.session, g, period)) for g in groups
+            },
         }
         db.session.remove()
         return result
@@ -159,8 +162,10 @@ def record_batch(event_id: int, user_id: int, titles: dict[str, int], number: in
             {"id": str(uuid.uuid4()), "type": "donation", "amount": f"{number % 7 + 1}.50"},
         ]
     }
-    operations_ = sales.parse_batch(body, "GBP")
-    sales.record_operations(db.session, event, sales.Seller(user, Role.ORGANISER), operations_)
+    operations_ = sale_operations.parse_batch(body, "GBP")
+    sale_recording.record_operations(
+        db.session, event, sale_recording.Seller(user, Role.ORGANISER), operations_
+    )
 
 
 def test_a_backup_during_a_sales_storm_restores_every_row_and_report(

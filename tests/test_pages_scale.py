@@ -19,7 +19,7 @@ from stallapp.events.models import Event
 from stallapp.permissions import PERMISSION_ATTRIBUTE, PUBLIC_ENDPOINTS
 from stallapp.qr.models import QrPurpose
 from stallapp.qr.services import create_qr_code
-from stallapp.rota import services as rota_services
+from stallapp.rota import cover as rota_services
 from stallapp.rota.models import Assignment, Shift
 from stallapp.stock.models import SubscriptionOffer
 from tests.conftest import PASSWORD

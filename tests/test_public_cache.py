@@ -2,12 +2,9 @@
 same bytes again without running the app, never for anyone with a cookie, forgotten on any
 write and when their time is up."""
 
-# ruff: noqa: F811 - pytest fixtures imported from tests.sales_fixtures are redefined as arguments
-
 import pytest
 
 from stallapp import public_cache
-from tests.sales_fixtures import event, make_event, organiser, uk  # noqa: F401
 
 
 @pytest.fixture

@@ -1,28 +1,17 @@
 """QR codes: what they hold, how they scan, who may make them."""
 
-import cv2
-import numpy
+from datetime import datetime
+
 import pytest
 import sqlalchemy as sa
 
 from stallapp.contacts.models import Contact
 from stallapp.contacts.services import record_contact
 from stallapp.errors import ValidationFailed
-from stallapp.events.models import Event, EventKind, EventStatus
 from stallapp.qr import services
 from stallapp.qr.models import QrCode, QrPurpose
-
-
-def decode_png(body: bytes) -> str:
-    """Read the code as a phone camera would: OpenCV's classic detector, then its ArUco-based
-    one (the classic one misses a few valid codes, e.g. the one holding
-    ``http://stalls.example.org/q/u8kRcYEE``; any camera app reads them)."""
-    image = cv2.imdecode(numpy.frombuffer(body, dtype=numpy.uint8), cv2.IMREAD_COLOR)
-    for detector in (cv2.QRCodeDetector(), cv2.QRCodeDetectorAruco()):
-        text, _points, _straight = detector.detectAndDecode(image)
-        if text:
-            return text
-    return ""
+from tests.builders import event_row
+from tests.qr_reader import decode_png
 
 
 @pytest.fixture
@@ -37,25 +26,14 @@ def organiser(make_user, uk):
 
 @pytest.fixture
 def stall(db, uk):
-    from datetime import datetime, timedelta
-
-    from stallapp.times import local_to_utc
-
-    start = local_to_utc(datetime(2030, 10, 19, 10, 0), "Europe/London")
-    event = Event(
-        group_id=uk.id,
-        public_code="pbf2030x",
-        kind=EventKind.STALL,
-        title="Peterborough Radical Bookfair",
-        starts_at=start,
-        ends_at=start + timedelta(hours=7),
+    event = event_row(
+        db.session,
+        uk,
+        local=datetime(2030, 10, 19, 10, 0),
         timezone="Europe/London",
-        venue_name="The George Alcock Centre",
-        address="Whittlesey Rd, Stanground, Peterborough",
+        public_code="pbf2030x",
         postcode="PE2 8QS",
-        status=EventStatus.PUBLISHED,
     )
-    db.session.add(event)
     db.session.commit()
     return event
 
@@ -137,17 +115,33 @@ def test_unknown_code_is_404(client):
     assert client.get("/q/nope").status_code == 404
 
 
-def test_a_scan_is_remembered_as_the_contacts_source(app, client, uk, db):
+def test_a_sign_up_after_a_scan_credits_the_code(client, uk, db):
     qr_code = services.create_qr_code(db.session, uk, QrPurpose.JOIN, "table card")
     db.session.commit()
+    assert client.get(f"/q/{qr_code.code}").status_code == 302
+    client.post(
+        "/g/uk/join",
+        data={"name": "Reader", "email": "reader@example.org", "consent": "y"},
+    )
+    assert db.session.scalar(sa.select(Contact.source_qr_code_id)) == qr_code.id
+
+
+def test_record_contact_credits_only_the_code_it_is_given_and_of_its_group(app, make_group, uk, db):
+    own = services.create_qr_code(db.session, uk, QrPurpose.JOIN, "table card")
+    foreign = services.create_qr_code(db.session, make_group(slug="other"), QrPurpose.JOIN, "x")
     with app.test_request_context():
         from flask import session
 
-        session["scanned_qr_code_id"] = qr_code.id
-        contact = record_contact(db.session, uk, email="reader@example.org", name="R")
-    assert contact.source_qr_code_id == qr_code.id
+        session["scanned_qr_code_id"] = own.id
+        uncredited = record_contact(db.session, uk, email="seller@example.org")
+    credited = record_contact(db.session, uk, email="reader@example.org", source_qr_code_id=own.id)
+    wandered = record_contact(
+        db.session, uk, email="wanderer@example.org", source_qr_code_id=foreign.id
+    )
     db.session.commit()
-    assert db.session.scalar(sa.select(Contact.source_qr_code_id)) == qr_code.id
+    assert uncredited.source_qr_code_id is None, "the service never reads the session cookie"
+    assert credited.source_qr_code_id == own.id
+    assert wandered.source_qr_code_id is None
 
 
 def test_print_page_shows_the_event_time_place_and_short_url(

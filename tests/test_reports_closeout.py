@@ -1,23 +1,30 @@
 """Closing out an event: the count books the ledger, the cash is kept, sales are locked until
 an organiser reopens it, and every close and reopen is logged."""
 
-# ruff: noqa: F811 - pytest fixtures imported from tests.sales_fixtures are redefined as arguments
-
 import uuid
+from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
 
+from stallapp.accounts import whats_next
 from stallapp.accounts.models import Role
+from stallapp.database import utcnow
 from stallapp.errors import EventClosed, NotAllowed, ValidationFailed
-from stallapp.reports import services as reports
-from stallapp.reports.models import CloseOutAction, EventCloseOut
+from stallapp.reports import closeout
+from stallapp.reports.figures import title_figures
+from stallapp.reports.models import (
+    CashCount,
+    CloseOutAction,
+    CloseOutLogEntry,
+    EventCloseOut,
+    StockCount,
+)
 from stallapp.sales import till
-from stallapp.sales.models import Sale
+from stallapp.sales.models import LateSale, LateSaleStatus, Sale
 from stallapp.stock import services as stock
 from stallapp.stock.models import StockMovement
-from tests.reports_builders import build_stall, operation, record
-from tests.sales_fixtures import event, make_event, member, organiser, uk  # noqa: F401
+from tests.builders import build_stall, operation, record
 
 
 @pytest.fixture
@@ -32,13 +39,16 @@ def counts_of(stall, **copies):
 
 
 def close(db, stall, **copies):
-    close_out = reports.close_out(
+    close_out = closeout.close_out(
         db.session,
         stall.event,
         stall.organiser,
         stall.store,
         counts_of(stall, **copies),
-        [reports.CashEntry("GBP", 1000, 5800), reports.CashEntry("EUR", 0, 500)],
+        [
+            closeout.CashEntry("GBP", 1000, 5800, note="As counted"),
+            closeout.CashEntry("EUR", 0, 500),
+        ],
     )
     db.session.commit()
     return close_out
@@ -48,13 +58,22 @@ def movement_count(db) -> int:
     return db.session.scalar(sa.select(sa.func.count(StockMovement.id)))
 
 
+def written(db) -> dict[str, int]:
+    """What a close-out or reopen writes, counted: a refusal must leave every count as it was."""
+    db.session.rollback()
+    return {
+        model.__tablename__: db.session.scalar(sa.select(sa.func.count()).select_from(model))
+        for model in (EventCloseOut, StockCount, CashCount, CloseOutLogEntry, StockMovement)
+    }
+
+
 def test_ensure_event_open(db, stall):
     till.ensure_event_open(db.session, stall.event)
     close(db, stall)
     with pytest.raises(EventClosed) as raised:
         till.ensure_event_open(db.session, stall.event)
     assert raised.value.code == "event_closed"
-    reports.reopen(db.session, stall.event, stall.organiser, "a late sale to record")
+    closeout.reopen(db.session, stall.event, stall.organiser, "a late sale to record")
     db.session.commit()
     till.ensure_event_open(db.session, stall.event)
 
@@ -118,17 +137,30 @@ def test_the_undo_button_is_refused_after_the_close_out(client, login_as, db, st
 
 def test_closing_twice_is_refused(db, stall):
     close(db, stall)
+    before = written(db)
     with pytest.raises(EventClosed) as raised:
         close(db, stall)
-    assert raised.value.code == "already_closed"
+    assert (raised.value.code, raised.value.message) == (
+        "already_closed",
+        "This event is already closed out.",
+    )
+    assert written(db) == before
+    assert till.is_closed(db.session, stall.event)
 
 
 @pytest.mark.parametrize(
-    ("counts", "code"),
-    [({"journal": None}, "count_missing"), ({"journal": -1}, "bad_count")],
+    ("counts", "code", "message"),
+    [
+        (
+            {"journal": None},
+            "count_missing",
+            "Enter how many copies of Revolutionary Perspectives 23 came back.",
+        ),
+        ({"journal": -1}, "bad_count", "A count must be 0 or more."),
+    ],
 )
-def test_bad_counts_change_nothing(db, stall, counts, code):
-    before = movement_count(db)
+def test_bad_counts_change_nothing(db, stall, counts, code, message):
+    before = written(db)
     values = counts_of(stall)
     for key, copies in counts.items():
         if copies is None:
@@ -136,20 +168,46 @@ def test_bad_counts_change_nothing(db, stall, counts, code):
         else:
             values[stall.titles[key].id] = copies
     with pytest.raises(ValidationFailed) as raised:
-        reports.close_out(db.session, stall.event, stall.organiser, stall.store, values, [])
-    assert raised.value.code == code
-    db.session.rollback()
-    assert movement_count(db) == before
+        closeout.close_out(db.session, stall.event, stall.organiser, stall.store, values, [])
+    assert (raised.value.code, raised.value.message) == (code, message)
+    assert written(db) == before
     assert not till.is_closed(db.session, stall.event)
+
+
+def test_an_unexplained_cash_difference_is_refused_and_writes_nothing(db, stall):
+    before = written(db)
+    short = [closeout.CashEntry("GBP", 1000, 5750), closeout.CashEntry("EUR", 0, 500)]
+    with pytest.raises(ValidationFailed) as raised:
+        closeout.close_out(
+            db.session, stall.event, stall.organiser, stall.store, counts_of(stall), short
+        )
+    assert raised.value.code == "cash_difference_needs_note"
+    assert raised.value.message == ("The cash differs from the £58.00 expected: say what happened.")
+    assert written(db) == before
+    assert not till.is_closed(db.session, stall.event)
+    # Explained, the same count closes the event; a count that matches needs no note.
+    explained = [closeout.CashEntry("GBP", 1000, 5750, "50p for the tea"), short[1]]
+    closeout.close_out(
+        db.session, stall.event, stall.organiser, stall.store, counts_of(stall), explained
+    )
+    db.session.commit()
+    assert till.is_closed(db.session, stall.event)
 
 
 def test_a_store_of_another_group_is_refused(db, stall, make_group):
     other_store = stock.create_store(db.session, make_group(), "Elsewhere")
+    db.session.commit()
+    before = written(db)
     with pytest.raises(ValidationFailed) as raised:
-        reports.close_out(
+        closeout.close_out(
             db.session, stall.event, stall.organiser, other_store, counts_of(stall), []
         )
-    assert raised.value.code == "other_group"
+    assert (raised.value.code, raised.value.message) == (
+        "other_group",
+        "Choose one of the group's stores.",
+    )
+    assert written(db) == before
+    assert not till.is_closed(db.session, stall.event)
 
 
 def test_reopen_reverses_the_count_and_is_logged(db, stall):
@@ -158,16 +216,28 @@ def test_reopen_reverses_the_count_and_is_logged(db, stall):
     close(db, stall, journal=15)
     assert stock.event_levels(db.session, stall.event)[stall.titles["journal"].id] == 0
 
-    with pytest.raises(ValidationFailed):
-        reports.reopen(db.session, stall.event, stall.organiser, "  ")
-    reports.reopen(db.session, stall.event, stall.organiser, "Found a sale on paper")
+    before = written(db)
+    with pytest.raises(ValidationFailed) as raised:
+        closeout.reopen(db.session, stall.event, stall.organiser, "  ")
+    assert (raised.value.code, raised.value.message) == (
+        "reason_missing",
+        "Say why the event is reopened.",
+    )
+    assert written(db) == before
+    assert till.is_closed(db.session, stall.event)
+    closeout.reopen(db.session, stall.event, stall.organiser, "Found a sale on paper")
     db.session.commit()
     assert stock.event_levels(db.session, stall.event) == levels_before
     assert stock.store_levels(db.session, stall.group) == store_before
     assert not till.is_closed(db.session, stall.event)
+    before = written(db)
     with pytest.raises(NotAllowed) as raised:
-        reports.reopen(db.session, stall.event, stall.organiser, "again")
-    assert raised.value.code == "not_closed"
+        closeout.reopen(db.session, stall.event, stall.organiser, "again")
+    assert (raised.value.code, raised.value.message) == (
+        "not_closed",
+        "This event is not closed out.",
+    )
+    assert written(db) == before
 
     # Sales work again; a new close-out counts afresh.
     record(
@@ -181,11 +251,11 @@ def test_reopen_reverses_the_count_and_is_logged(db, stall):
     close(db, stall, journal=15)
     journal = next(
         f
-        for f in reports.title_figures(db.session, stall.event)
+        for f in title_figures(db.session, stall.event)
         if f.publication_id == stall.titles["journal"].id
     )
     assert (journal.sold, journal.returned, journal.unaccounted, journal.left) == (5, 15, 0, 0)
-    log = reports.close_out_log(db.session, stall.event)
+    log = closeout.close_out_log(db.session, stall.event)
     assert [entry.action for entry in log] == [
         CloseOutAction.CLOSED,
         CloseOutAction.REOPENED,
@@ -221,7 +291,7 @@ def test_the_close_out_page_shows_what_is_expected(client, login_as, stall):
 
 def test_bad_input_re_renders_and_changes_nothing(client, login_as, db, stall):
     login_as(stall.organiser)
-    before = movement_count(db)
+    before = written(db)
     url = f"/groups/uk/events/{stall.event.id}/close-out"
     journal = f"count_{stall.titles['journal'].id}"
     response = client.post(url, data=close_out_form(stall, **{journal: "", "cash_GBP": "lots"}))
@@ -230,16 +300,18 @@ def test_bad_input_re_renders_and_changes_nothing(client, login_as, db, stall):
     assert "Enter the copies counted, 0 if none came back." in page
     assert "Enter an amount such as 40 or 12.50." in page
     assert 'value="58"' not in page or 'value="lots"' in page
-    assert movement_count(db) == before
+    assert written(db) == before
     assert not till.is_closed(db.session, stall.event)
 
 
 def test_a_cash_difference_needs_a_note(client, login_as, db, stall):
     login_as(stall.organiser)
     url = f"/groups/uk/events/{stall.event.id}/close-out"
+    before = written(db)
     response = client.post(url, data=close_out_form(stall, cash_GBP="57.50"))
     assert response.status_code == 200
     assert "The cash differs from the £58.00 expected: say what happened." in response.data.decode()
+    assert written(db) == before
     assert not till.is_closed(db.session, stall.event)
 
     response = client.post(
@@ -247,7 +319,7 @@ def test_a_cash_difference_needs_a_note(client, login_as, db, stall):
     )
     assert response.status_code == 302
     assert response.headers["Location"].endswith(f"/groups/uk/reports/events/{stall.event.id}")
-    close_out = reports.close_out_of(db.session, stall.event)
+    close_out = closeout.close_out_of(db.session, stall.event)
     gbp = next(c for c in close_out.cash_counts if c.currency == "GBP")
     assert (gbp.float_amount, gbp.expected_amount, gbp.counted_amount, gbp.note) == (
         1000,
@@ -263,7 +335,10 @@ def test_reopen_through_the_report_page(client, login_as, db, stall):
     close(db, stall)
     login_as(stall.organiser)
     url = f"/groups/uk/events/{stall.event.id}/reopen"
-    client.post(url, data={"reason": ""})
+    before = written(db)
+    refused = client.post(url, data={"reason": ""}, follow_redirects=True)
+    assert "Say why the event is reopened." in refused.data.decode()
+    assert written(db) == before
     assert till.is_closed(db.session, stall.event)
     response = client.post(url, data={"reason": "Counted the wrong box"}, follow_redirects=True)
     assert "open for sales again" in response.data.decode()
@@ -275,3 +350,71 @@ def test_members_cannot_close_out(client, login_as, stall):
     assert client.get(f"/groups/uk/events/{stall.event.id}/close-out").status_code == 403
     assert client.post(f"/groups/uk/events/{stall.event.id}/reopen").status_code == 403
     assert client.get(f"/groups/uk/reports/events/{stall.event.id}").status_code == 403
+
+
+def hold_late_sales(db, stall, how_many: int) -> list[LateSale]:
+    """Journals sold on a phone before the close-out and synced after it: held."""
+    taken_at = (utcnow() - timedelta(minutes=20)).isoformat()
+    results = record(
+        db.session,
+        stall.event,
+        stall.member,
+        Role.MEMBER,
+        *(
+            operation(
+                "sale",
+                publication_id=stall.titles["journal"].id,
+                payment_method="cash",
+                taken_at=taken_at,
+            )
+            for _ in range(how_many)
+        ),
+    )
+    db.session.commit()
+    assert [result["status"] for result in results] == ["held"] * how_many
+    return list(
+        db.session.scalars(
+            sa.select(LateSale).where(LateSale.status == LateSaleStatus.HELD).order_by(LateSale.id)
+        )
+    )
+
+
+def test_accepting_held_sales_squares_the_count_once(db, stall, count_statements):
+    close(db, stall)
+    first = hold_late_sales(db, stall, 6)[0]
+    db.session.expire_all()
+    with count_statements() as one:
+        closeout.accept_late_sale(db.session, stall.event, first, stall.organiser)
+    db.session.commit()
+    db.session.expire_all()
+    with count_statements() as five:
+        assert closeout.accept_held_late_sales(db.session, stall.event, stall.organiser) == 5
+    db.session.commit()
+    # Each sale is booked on its own, but the levels, the count and the summaries once.
+    assert five.count < 3 * one.count
+    journal = next(
+        f
+        for f in title_figures(db.session, stall.event)
+        if f.publication_id == stall.titles["journal"].id
+    )
+    # 16 were expected back and 16 counted; the 6 sold on phones came out of the 16: the count
+    # found 6 more than the ledger now has, booked once as turned up.
+    assert (journal.sold, journal.returned, journal.unaccounted, journal.left) == (10, 16, -6, 0)
+    counts = closeout.current_counts(db.session, closeout.close_out_of(db.session, stall.event))
+    assert (
+        counts[stall.titles["journal"].id].expected,
+        counts[stall.titles["journal"].id].counted,
+    ) == (10, 16)
+
+
+def test_the_group_home_page_lists_events_waiting_for_a_close_out(db, stall):
+    def waiting() -> list[int]:
+        now = utcnow()
+        return [e.id for e in whats_next.waiting_for_close_out(db.session, stall.group, now)]
+
+    assert waiting() == [stall.event.id]
+    close(db, stall)
+    assert waiting() == []
+    closeout.reopen(db.session, stall.event, stall.organiser, "a late sale to record")
+    db.session.commit()
+    assert waiting() == [stall.event.id]

@@ -1,21 +1,20 @@
 """The event report reconciles with the ledger: every total of a stall built through the same
 service functions the screens use."""
 
-# ruff: noqa: F811 - pytest fixtures imported from tests.sales_fixtures are redefined as arguments
-
 import csv
 import io
 
 import pytest
 import sqlalchemy as sa
 
-from stallapp.reports import services as reports
-from stallapp.sales import services as sales
+from stallapp.reports import closeout
+from stallapp.reports import event_report as event_reports
+from stallapp.reports.figures import title_figures
+from stallapp.sales import screen as sale_screen
 from stallapp.sales.models import PaymentMethod, SaleKind
 from stallapp.stock import services as stock
 from stallapp.stock.models import Place, StockMovement
-from tests.reports_builders import add_outreach, add_rota, build_stall
-from tests.sales_fixtures import event, make_event, member, organiser, uk  # noqa: F401
+from tests.builders import add_outreach, add_rota, build_stall
 
 
 @pytest.fixture
@@ -29,7 +28,7 @@ def figures_by_key(stall, figures):
 
 
 def close(db, stall, counts, cash):
-    reports.close_out(
+    closeout.close_out(
         db.session,
         stall.event,
         stall.organiser,
@@ -42,13 +41,13 @@ def close(db, stall, counts, cash):
 
 STANDARD_COUNT = {"journal": 15, "aurora": 18, "book": 3, "pamphlet": 0}
 STANDARD_CASH = [
-    reports.CashEntry("GBP", float_amount=2000, counted_amount=6750, note="£0.50 short"),
-    reports.CashEntry("EUR", float_amount=0, counted_amount=500),
+    closeout.CashEntry("GBP", float_amount=2000, counted_amount=6750, note="£0.50 short"),
+    closeout.CashEntry("EUR", float_amount=0, counted_amount=500),
 ]
 
 
 def test_stock_per_title_before_the_close_out(db, stall):
-    figures = figures_by_key(stall, reports.title_figures(db.session, stall.event))
+    figures = figures_by_key(stall, title_figures(db.session, stall.event))
     journal, aurora, book, pamphlet = (
         figures[k] for k in ("journal", "aurora", "book", "pamphlet")
     )
@@ -69,7 +68,7 @@ def test_stock_per_title_before_the_close_out(db, stall):
 def test_sold_copies_match_the_sale_lines(db, stall):
     takings = {
         (t.title, t.currency): (t.copies, t.amount)
-        for t in reports.title_takings(db.session, stall.event)
+        for t in event_reports.title_takings(db.session, stall.event)
     }
     assert takings == {
         ("1917", "GBP"): (2, 2200),
@@ -77,12 +76,12 @@ def test_sold_copies_match_the_sale_lines(db, stall):
         ("Revolutionary Perspectives 23", "EUR"): (1, 500),
         ("Revolutionary Perspectives 23", "GBP"): (3, 1200),
     }
-    figures = {f.title: f for f in reports.title_figures(db.session, stall.event)}
+    figures = {f.title: f for f in title_figures(db.session, stall.event)}
     for title in ("1917", "Bordiga", "Revolutionary Perspectives 23"):
         copies = sum(n for (t, _c), (n, _a) in takings.items() if t == title)
         assert figures[title].sold == copies
     # The sale screen's own running totals agree.
-    items = sales.items_out(db.session, stall.event)
+    items = sale_screen.items_out(db.session, stall.event)
     assert items[Place.SOLD] == sum(f.sold for f in figures.values())
     assert items[Place.GIVEN_AWAY] == sum(f.given_away for f in figures.values())
 
@@ -90,7 +89,7 @@ def test_sold_copies_match_the_sale_lines(db, stall):
 def test_money_per_currency_and_payment_method(db, stall):
     money = {
         (m.currency, m.kind, m.payment_method): (m.count, m.amount)
-        for m in reports.money_rows(db.session, stall.event)
+        for m in event_reports.money_rows(db.session, stall.event)
     }
     assert money == {
         ("GBP", SaleKind.SALE, PaymentMethod.CASH): (3, 1200 + 1000 + 600),
@@ -102,7 +101,7 @@ def test_money_per_currency_and_payment_method(db, stall):
         ("EUR", SaleKind.SUBSCRIPTION, PaymentMethod.OTHER): (1, 2400),
     }
     # Sales money per title adds up to the sales money per currency.
-    takings = reports.title_takings(db.session, stall.event)
+    takings = event_reports.title_takings(db.session, stall.event)
     for currency in ("GBP", "EUR"):
         assert sum(t.amount for t in takings if t.currency == currency) == sum(
             amount
@@ -112,27 +111,27 @@ def test_money_per_currency_and_payment_method(db, stall):
     # And it matches what the sale screen shows.
     screen = {
         (t.currency, t.kind, t.payment_method): t.amount
-        for t in sales.money_totals(db.session, stall.event)
+        for t in sale_screen.money_totals(db.session, stall.event)
     }
     assert screen == {key: amount for key, (_n, amount) in money.items()}
     subscriptions = [
         (s.name, s.currency, s.count, s.amount)
-        for s in reports.subscription_rows(db.session, stall.event)
+        for s in event_reports.subscription_rows(db.session, stall.event)
     ]
     assert subscriptions == [("Joint sub", "EUR", 1, 2400), ("Joint sub", "GBP", 1, 1500)]
 
 
 def test_cash_expected_is_float_plus_cash_takings(db, stall):
-    assert reports.cash_taken(db.session, stall.event) == {
+    assert closeout.cash_taken(db.session, stall.event) == {
         "GBP": 1200 + 1000 + 600 + 500 + 1500,
         "EUR": 500,
     }
-    assert reports.cash_currencies(db.session, stall.event) == ["EUR", "GBP"]
+    assert closeout.cash_currencies(db.session, stall.event) == ["EUR", "GBP"]
     close(db, stall, STANDARD_COUNT, STANDARD_CASH)
     cash = {
         c.currency: c
-        for c in reports.cash_rows(
-            db.session, stall.event, reports.close_out_of(db.session, stall.event)
+        for c in event_reports.cash_rows(
+            db.session, stall.event, closeout.close_out_of(db.session, stall.event)
         )
     }
     assert (cash["GBP"].float_amount, cash["GBP"].taken, cash["GBP"].expected) == (2000, 4800, 6800)
@@ -146,7 +145,7 @@ def test_cash_expected_is_float_plus_cash_takings(db, stall):
 
 def test_close_out_books_returns_and_unaccounted_copies(db, stall):
     close(db, stall, STANDARD_COUNT, STANDARD_CASH)
-    figures = figures_by_key(stall, reports.title_figures(db.session, stall.event))
+    figures = figures_by_key(stall, title_figures(db.session, stall.event))
     assert (figures["journal"].returned, figures["journal"].unaccounted) == (15, 1)
     assert (figures["aurora"].returned, figures["aurora"].unaccounted) == (18, 0)
     assert (figures["book"].returned, figures["book"].unaccounted) == (3, 0)
@@ -163,8 +162,8 @@ def test_close_out_books_returns_and_unaccounted_copies(db, stall):
     assert store[(stall.store.id, stall.titles["book"].id)] == 20 - 5 + 3
     assert store[(stall.store.id, stall.titles["pamphlet"].id)] == 10 - 2
     # The count is kept with what the ledger expected.
-    close_out = reports.close_out_of(db.session, stall.event)
-    counts = reports.current_counts(db.session, close_out)
+    close_out = closeout.close_out_of(db.session, stall.event)
+    counts = closeout.current_counts(db.session, close_out)
     assert {(c.expected, c.counted) for c in counts.values()} == {
         (16, 15),
         (18, 18),
@@ -177,7 +176,7 @@ def test_event_report_totals(db, stall):
     add_outreach(db, stall)
     add_rota(db, stall)
     close(db, stall, STANDARD_COUNT, STANDARD_CASH)
-    report = reports.event_report(db.session, stall.event)
+    report = event_reports.event_report(db.session, stall.event)
     assert report.totals == {
         "packed": 57,
         "sold": 4 + 2 + 3,
@@ -195,7 +194,7 @@ def test_event_report_totals(db, stall):
     )
     # Only the reader who came through the table card and confirmed the address: the stall's
     # subscriber and the table card's second sign-up have not confirmed theirs yet.
-    assert report.outreach == reports.Outreach(
+    assert report.outreach == event_reports.Outreach(
         sign_ups=1, sign_ups_by_qr=1, registrations=2, qr_scans=3
     )
     assert report.qr_codes == [("leaflet", 0), ("table card", 3)]
@@ -212,11 +211,11 @@ def test_undone_sale_leaves_no_trace_in_any_total(db, stall):
         )
     )
     assert reversed_rows == 1
-    figures = figures_by_key(stall, reports.title_figures(db.session, stall.event))
+    figures = figures_by_key(stall, title_figures(db.session, stall.event))
     assert figures["journal"].sold == 4
     gbp_cash_sales = [
         m.amount
-        for m in reports.money_rows(db.session, stall.event)
+        for m in event_reports.money_rows(db.session, stall.event)
         if m.currency == "GBP"
         and m.kind == SaleKind.SALE
         and m.payment_method == PaymentMethod.CASH
@@ -224,24 +223,44 @@ def test_undone_sale_leaves_no_trace_in_any_total(db, stall):
     assert gbp_cash_sales == [2800]
 
 
+def read_csv(response) -> list[list[str]]:
+    """The rows of a CSV download, after checking the format every download shares."""
+    assert response.status_code == 200
+    assert response.headers["Content-Type"] == "text/csv; charset=utf-8"
+    assert "attachment" in response.headers["Content-Disposition"]
+    body = response.data.decode("utf-8")
+    assert body.startswith("\ufeff")  # a spreadsheet opens the accents right
+    assert body.endswith("\r\n") and "\n" not in body.replace("\r\n", "")
+    return list(csv.reader(io.StringIO(body[1:])))
+
+
 def test_csv_tables(client, login_as, db, stall):
     close(db, stall, STANDARD_COUNT, STANDARD_CASH)
     login_as(stall.organiser)
     base = f"/groups/{stall.group.slug}/reports/events/{stall.event.id}"
-    response = client.get(f"{base}/titles.csv")
-    assert response.status_code == 200
-    assert response.mimetype == "text/csv"
-    assert "attachment" in response.headers["Content-Disposition"]
-    rows = list(csv.reader(io.StringIO(response.data.decode("utf-8"))))
+    rows = read_csv(client.get(f"{base}/titles.csv"))
     assert rows[0] == ["title", "packed", "sold", "given_away", "returned", "unaccounted", "left"]
     assert ["Bordiga", "2", "3", "0", "0", "-1", "0"] in rows
-    cash = list(csv.reader(io.StringIO(client.get(f"{base}/cash.csv").data.decode())))
-    assert cash[0][:6] == ["currency", "float", "cash_taken", "expected", "counted", "difference"]
+    response = client.get(f"{base}/cash.csv")
+    cash = read_csv(response)
+    assert cash[0] == [
+        "currency",
+        "float",
+        "cash_taken",
+        "expected",
+        "counted",
+        "difference",
+        "note",
+    ]
     assert ["GBP", "20.00", "48.00", "68.00", "67.50", "-0.50", "£0.50 short"] in cash
-    money = list(csv.reader(io.StringIO(client.get(f"{base}/money.csv").data.decode())))
+    # Money is a number: a shortfall stays negative, with no apostrophe and no quotes.
+    assert b"GBP,20.00,48.00,68.00,67.50,-0.50," in response.data
+    money = read_csv(client.get(f"{base}/money.csv"))
     assert ["EUR", "subscription", "other", "1", "24.00"] in money
-    for table in ("takings", "subscriptions", "staff", "outreach"):
-        assert client.get(f"{base}/{table}.csv").status_code == 200
+    staff = read_csv(client.get(f"{base}/staff.csv"))
+    assert staff[0] == ["member", "shifts", "hours"]
+    for table in ("takings", "subscriptions", "outreach"):
+        assert read_csv(client.get(f"{base}/{table}.csv"))[1:]
     assert client.get(f"{base}/nonsense.csv").status_code == 404
 
 
@@ -271,5 +290,6 @@ def test_titles_csv_refuses_spreadsheet_formulas(
     stock.pack_for_event(db.session, store, event, {title: 5}, organiser)
     db.session.commit()
     login_as(organiser)
-    data = client.get(f"/groups/uk/reports/events/{event.id}/titles.csv").data.decode()
-    assert "'=HYPERLINK(1)" in data
+    response = client.get(f"/groups/uk/reports/events/{event.id}/titles.csv")
+    assert read_csv(response)[1][0] == "'=HYPERLINK(1)"
+    assert "\r\n'=HYPERLINK(1),5,0,0,0,0,5\r\n" in response.data.decode("utf-8")

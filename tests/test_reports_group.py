@@ -1,41 +1,23 @@
 """Group reports over a date range: titles by kind of event, money per month, events held,
 stock to reprint, volunteer hours and unfilled shifts — each checked against what was built."""
 
-# ruff: noqa: F811 - pytest fixtures imported from tests.sales_fixtures are redefined as arguments
-
 import csv
 import io
-import secrets
+import re
 from datetime import timedelta
 
 import pytest
 
 from stallapp.accounts.models import Role
 from stallapp.database import utcnow
-from stallapp.events.models import Event, EventKind, EventStatus
-from stallapp.reports import services as reports
-from stallapp.rota import services as rota
+from stallapp.events.models import EventKind, EventStatus
+from stallapp.reports import closeout
+from stallapp.reports import group_report as group_reports
+from stallapp.rota import shifts
 from stallapp.rota.models import ShiftRole
 from stallapp.stock import services as stock
 from stallapp.times import utc_to_local
-from tests.reports_builders import add_rota, build_stall, operation, record
-from tests.sales_fixtures import event, make_event, member, organiser, uk  # noqa: F401
-
-
-def add_event(db, group, kind, starts_at, title="Public meeting"):
-    event = Event(
-        group_id=group.id,
-        public_code=secrets.token_urlsafe(8),
-        kind=kind,
-        title=title,
-        starts_at=starts_at,
-        ends_at=starts_at + timedelta(hours=2),
-        timezone=group.timezone,
-        status=EventStatus.PUBLISHED,
-    )
-    db.session.add(event)
-    db.session.commit()
-    return event
+from tests.builders import add_rota, build_stall, event_row, operation, record
 
 
 @pytest.fixture
@@ -45,9 +27,26 @@ def year(db, uk, organiser, member, make_event):
     now = utcnow()
     stall_event = make_event(uk, title="Bookfair", starts_at=now - timedelta(days=3))
     stall = build_stall(db, uk, organiser, member, stall_event)
-    meeting = add_event(db, uk, EventKind.PUBLIC_MEETING, now - timedelta(days=40))
-    old = add_event(db, uk, EventKind.PUBLIC_MEETING, now - timedelta(days=400), "Old meeting")
-    cancelled = add_event(db, uk, EventKind.STALL, now - timedelta(days=10), "Rained off")
+    meeting = event_row(
+        db.session, uk, kind=EventKind.PUBLIC_MEETING, starts_at=now - timedelta(days=40)
+    )
+    old = event_row(
+        db.session,
+        uk,
+        kind=EventKind.PUBLIC_MEETING,
+        title="Old meeting",
+        starts_at=now - timedelta(days=400),
+    )
+    cancelled = event_row(
+        db.session,
+        uk,
+        title="Rained off",
+        starts_at=now - timedelta(days=10),
+        hours=2,
+        venue_name=None,
+        address=None,
+    )
+    db.session.commit()
     cancelled.status = EventStatus.CANCELLED
     journal, aurora = stall.titles["journal"], stall.titles["aurora"]
     stock.pack_for_event(db.session, stall.store, meeting, {journal: 5, aurora: 5}, organiser)
@@ -75,14 +74,15 @@ def year(db, uk, organiser, member, make_event):
         "stall": stall,
         "meeting": meeting,
         "old": old,
-        "period": reports.Period(today - timedelta(days=365), today),
+        "period": group_reports.Period(today - timedelta(days=365), today),
     }
 
 
 def test_sales_by_title_and_kind_of_event(db, uk, year):
     period = year["period"]
     titles = {
-        t.title: (t.sold, t.given_away) for t in reports.sales_by_title(db.session, uk, period)
+        t.title: (t.sold, t.given_away)
+        for t in group_reports.sales_by_title(db.session, uk, period)
     }
     # The stall's 4 journals and the meeting's 2; the old meeting is outside the dates.
     assert titles["Revolutionary Perspectives 23"] == (6, 0)
@@ -91,20 +91,21 @@ def test_sales_by_title_and_kind_of_event(db, uk, year):
     assert titles["1917"] == (2, 0)
     by_kind = {
         (k.title, k.event_kind): (k.sold, k.given_away)
-        for k in reports.sales_by_event_kind(db.session, uk, period)
+        for k in group_reports.sales_by_event_kind(db.session, uk, period)
     }
     assert by_kind[("Revolutionary Perspectives 23", EventKind.STALL)] == (4, 0)
     assert by_kind[("Revolutionary Perspectives 23", EventKind.PUBLIC_MEETING)] == (2, 0)
     assert by_kind[("Aurora 61", EventKind.PUBLIC_MEETING)] == (0, 1)
     money = {
-        (m.title, m.currency): m.amount for m in reports.money_by_title(db.session, uk, period)
+        (m.title, m.currency): m.amount
+        for m in group_reports.money_by_title(db.session, uk, period)
     }
     assert money[("Revolutionary Perspectives 23", "GBP")] == 1200 + 800
     assert money[("Revolutionary Perspectives 23", "EUR")] == 500
 
 
 def test_money_per_month_and_currency(db, uk, year):
-    months = reports.money_by_month(db.session, uk, year["period"])
+    months = group_reports.money_by_month(db.session, uk, year["period"])
     stall_month = year["stall"].event.starts_at.strftime("%Y-%m")
     meeting_month = year["meeting"].starts_at.strftime("%Y-%m")
     by_key = {(m.month, m.currency): m for m in months}
@@ -122,7 +123,7 @@ def test_money_per_month_and_currency(db, uk, year):
 
 
 def test_events_held(db, uk, year):
-    reports.close_out(
+    closeout.close_out(
         db.session,
         year["stall"].event,
         year["stall"].organiser,
@@ -132,11 +133,12 @@ def test_events_held(db, uk, year):
     )
     db.session.commit()
     held = {
-        k.kind: (k.held, k.closed_out) for k in reports.events_held(db.session, uk, year["period"])
+        k.kind: (k.held, k.closed_out)
+        for k in group_reports.events_held(db.session, uk, year["period"])
     }
     # The cancelled stall and the old meeting do not count; events still to come neither.
     assert held == {EventKind.STALL: (1, 1), EventKind.PUBLIC_MEETING: (1, 0)}
-    lines = reports.recent_events(db.session, uk, year["period"])
+    lines = group_reports.recent_events(db.session, uk, year["period"])
     assert [(line.title, line.closed) for line in lines] == [
         ("Bookfair", True),
         ("Public meeting", False),
@@ -154,12 +156,12 @@ def test_stock_on_hand_puts_titles_to_reprint_first(db, uk, organiser, year):
     # report as in the catalogue (one rule: stock.needs_reprint).
     book.reorder_level = 15
     db.session.commit()
-    at_level = reports.stock_on_hand(db.session, uk)
+    at_level = group_reports.stock_on_hand(db.session, uk)
     assert not any(line.to_reprint for line in at_level)
     assert not stock.needs_reprint(15, book.reorder_level)
     book.reorder_level = 16
     db.session.commit()
-    lines = reports.stock_on_hand(db.session, uk)
+    lines = group_reports.stock_on_hand(db.session, uk)
     assert lines[0].title == "1917" and lines[0].to_reprint
     assert (lines[0].store, lines[0].copies, lines[0].total) == ("Spare room", 15, 15)
     journal = [
@@ -185,7 +187,7 @@ def test_a_title_with_no_stock_still_shows_to_reprint(db, uk, year):
         ),
     )
     db.session.commit()
-    lines = reports.stock_on_hand(db.session, uk)
+    lines = group_reports.stock_on_hand(db.session, uk)
     assert (lines[0].title, lines[0].store, lines[0].total, lines[0].to_reprint) == (
         title.title,
         None,
@@ -194,13 +196,22 @@ def test_a_title_with_no_stock_still_shows_to_reprint(db, uk, year):
     )
 
 
-def test_volunteer_hours_and_unfilled_shifts(db, uk, year, make_user):
+def test_volunteer_hours_and_unfilled_shifts(client, login_as, db, uk, year, make_user):
     stall = year["stall"]
     # The stall happened 3 days ago; its shifts are made while it is still to come.
-    upcoming = add_event(db, uk, EventKind.STALL, utcnow() + timedelta(days=2), "Next stall")
+    upcoming = event_row(
+        db.session,
+        uk,
+        title="Next stall",
+        starts_at=utcnow() + timedelta(days=2),
+        hours=2,
+        venue_name=None,
+        address=None,
+    )
+    db.session.commit()
     stall.event = upcoming
     add_rota(db, stall)
-    extra = rota.add_shift(
+    extra = shifts.add_shift(
         db.session,
         upcoming,
         ShiftRole.CUSTOM,
@@ -209,26 +220,39 @@ def test_volunteer_hours_and_unfilled_shifts(db, uk, year, make_user):
         people_needed=3,
         custom_role="Bring the urn",
     )
-    rota.sign_up(db.session, extra, make_user(groups={uk: "member"}, name="Una"))
+    shifts.sign_up(db.session, extra, make_user(groups={uk: "member"}, name="Una"))
     db.session.commit()
     today = utc_to_local(utcnow(), uk.timezone).date()
-    period = reports.Period(today, today + timedelta(days=7))
-    hours = {(v.name, v.shifts, v.minutes) for v in reports.volunteer_hours(db.session, uk, period)}
+    period = group_reports.Period(today, today + timedelta(days=7))
+    hours = {
+        (v.name, v.shifts, v.minutes) for v in group_reports.volunteer_hours(db.session, uk, period)
+    }
     assert hours == {
         (stall.member.name, 2, 7 * 60),
         (stall.organiser.name, 1, 3 * 60),
         ("Una", 1, 60),
     }
-    unfilled = reports.unfilled_shifts(db.session, uk, period)
+    unfilled = group_reports.unfilled_shifts(db.session, uk, period)
     assert [(u.role, u.custom_role, u.needed, u.filled, u.missing) for u in unfilled] == [
         ("custom", "Bring the urn", 3, 1, 2),
         ("driver", "", 1, 0, 1),
     ]
-    assert reports.unfilled_totals(db.session, uk, period) == (2, 3)
+    assert group_reports.unfilled_totals(db.session, uk, period) == (2, 3)
+    # The CSV has each start as a local time with its offset (ISO 8601), whatever the season.
+    login_as(year["stall"].organiser)
+    response = client.get(
+        f"/groups/uk/reports/unfilled.csv?first={period.first}&last={period.last}"
+    )
+    body = response.data.decode("utf-8")
+    assert body.startswith("\ufeffstarts_at,event,role,needed,filled,missing\r\n")
+    rows = list(csv.reader(io.StringIO(body[1:])))
+    local_start = utc_to_local(unfilled[1].starts_at, "Europe/London")
+    assert rows[2][:3] == [local_start.isoformat(timespec="seconds"), "Next stall", "driver"]
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d[+-]\d\d:\d\d", rows[2][0])
     # Outside the dates nothing shows.
-    before = reports.Period(today - timedelta(days=30), today - timedelta(days=1))
-    assert reports.volunteer_hours(db.session, uk, before) == []
-    assert reports.unfilled_totals(db.session, uk, before) == (0, 0)
+    before = group_reports.Period(today - timedelta(days=30), today - timedelta(days=1))
+    assert group_reports.volunteer_hours(db.session, uk, before) == []
+    assert group_reports.unfilled_totals(db.session, uk, before) == (0, 0)
 
 
 def test_group_report_page_and_csv(client, login_as, db, uk, organiser, year):
@@ -256,7 +280,11 @@ def test_group_report_page_and_csv(client, login_as, db, uk, organiser, year):
         assert response.status_code == 200, table
         assert response.mimetype == "text/csv"
     months = list(
-        csv.reader(io.StringIO(client.get(f"/groups/uk/reports/months.csv?{args}").data.decode()))
+        csv.reader(
+            io.StringIO(
+                client.get(f"/groups/uk/reports/months.csv?{args}").data.decode("utf-8-sig")
+            )
+        )
     )
     assert months[0] == ["month", "currency", "sales", "donations", "subscriptions", "total"]
     eur = [row for row in months if row[1] == "EUR"]
@@ -278,13 +306,15 @@ def test_bad_dates_fall_back_to_the_last_year(client, login_as, organiser, year)
 def test_a_period_starts_at_local_midnight_even_when_midnight_is_skipped():
     from datetime import UTC, date, datetime
 
-    london = reports.Period(date(2024, 10, 1), date(2024, 10, 31)).bounds("Europe/London")
+    london = group_reports.Period(date(2024, 10, 1), date(2024, 10, 31)).bounds("Europe/London")
     assert london == (
         datetime(2024, 9, 30, 23, 0, tzinfo=UTC),
         datetime(2024, 11, 1, 0, 0, tzinfo=UTC),
     )
     # Santiago skipped 8 September 2024 00:00–01:00: the day starts at 01:00 (04:00 UTC).
-    start, _end = reports.Period(date(2024, 9, 8), date(2024, 9, 8)).bounds("America/Santiago")
+    start, _end = group_reports.Period(date(2024, 9, 8), date(2024, 9, 8)).bounds(
+        "America/Santiago"
+    )
     assert start == datetime(2024, 9, 8, 4, 0, tzinfo=UTC)
 
 

@@ -2,7 +2,7 @@
 lines as for a group with 500 events, 200 titles and 100,000 sale lines."""
 
 from bench.dataset import load_history
-from stallapp.reports import services as reports
+from stallapp.reports import group_report as group_reports
 
 BIG = {"events": 500, "titles": 200, "lines": 100_000}
 #: On PostgreSQL the full set takes over a minute to insert on the 2-core test machine, so the
@@ -66,8 +66,8 @@ def test_report_pages_run_a_fixed_number_of_statements(
     assert max(big_counts.values()) <= 25, big_counts
 
     # The big group's report really covers the year: every sale line is in the totals.
-    period = reports.default_period(_today(big_group))
-    titles = reports.sales_by_title(db.session, big_group, period)
+    period = group_reports.default_period(_today(big_group))
+    titles = group_reports.sales_by_title(db.session, big_group, period)
     assert sum(t.sold + t.given_away for t in titles) > sizes["lines"]
 
 

@@ -2,8 +2,6 @@
 close-out, reopen, re-close and late sales accepted; the group report reads them for closed
 events and adds up open ones live, and shows the same figures either way."""
 
-# ruff: noqa: F811 - pytest fixtures imported from tests.sales_fixtures are redefined as arguments
-
 from datetime import timedelta
 
 import pytest
@@ -11,13 +9,14 @@ import sqlalchemy as sa
 
 from stallapp.accounts.models import Role
 from stallapp.database import utcnow
-from stallapp.reports import services as reports
+from stallapp.reports import closeout
+from stallapp.reports import group_report as group_reports
+from stallapp.reports.figures import title_figures
 from stallapp.reports.models import EventMoneySummary, EventTitleSummary
 from stallapp.sales.models import LateSale, Sale, SaleKind
 from stallapp.stock import services as stock
 from stallapp.times import utc_to_local
-from tests.reports_builders import build_stall, operation, record
-from tests.sales_fixtures import event, make_event, member, organiser, uk  # noqa: F401
+from tests.builders import build_stall, operation, record
 
 
 def ledger_sums(db, event) -> tuple[dict, dict]:
@@ -70,19 +69,17 @@ def assert_summaries_match(db, event) -> None:
 def everything_back(db, stall) -> dict[int, int]:
     """The count: every copy the ledger has at the event came back (none of a title sold
     beyond what was packed)."""
-    return {
-        f.publication_id: max(f.left, 0) for f in reports.title_figures(db.session, stall.event)
-    }
+    return {f.publication_id: max(f.left, 0) for f in title_figures(db.session, stall.event)}
 
 
 def close(db, stall) -> None:
-    reports.close_out(
+    closeout.close_out(
         db.session,
         stall.event,
         stall.organiser,
         stall.store,
         everything_back(db, stall),
-        [reports.CashEntry("GBP", 0, 0)],
+        [closeout.CashEntry("GBP", 0, 0, note="Not counted in this test")],
     )
     db.session.commit()
 
@@ -90,14 +87,14 @@ def close(db, stall) -> None:
 def group_figures(db, group) -> tuple:
     """What the group report (and its CSVs) say about the past year."""
     today = utc_to_local(utcnow(), group.timezone).date()
-    period = reports.Period(today - timedelta(days=365), today)
-    breakdown = reports.title_breakdown(db.session, group, period)
+    period = group_reports.Period(today - timedelta(days=365), today)
+    breakdown = group_reports.title_breakdown(db.session, group, period)
     return (
         breakdown.titles,
         breakdown.money,
         breakdown.by_kind,
-        reports.money_by_month(db.session, group, period),
-        reports.money_by_event(db.session, group, period),
+        group_reports.money_by_month(db.session, group, period),
+        group_reports.money_by_event(db.session, group, period),
     )
 
 
@@ -127,7 +124,7 @@ def test_summaries_follow_close_out_reopen_re_close_and_late_sales(db, uk, stall
     # Closed, the group report reads the summaries and says what it said live.
     assert group_figures(db, uk) == live
 
-    reports.reopen(db.session, stall.event, stall.organiser, "recount")
+    closeout.reopen(db.session, stall.event, stall.organiser, "recount")
     db.session.commit()
     assert summaries(db, stall.event) == ({}, {})
     assert group_figures(db, uk) == live
@@ -168,7 +165,7 @@ def test_summaries_follow_close_out_reopen_re_close_and_late_sales(db, uk, stall
     db.session.commit()
     assert_summaries_match(db, stall.event)
     for late in db.session.scalars(sa.select(LateSale).order_by(LateSale.id)).all():
-        reports.accept_late_sale(db.session, stall.event, late, stall.organiser)
+        closeout.accept_late_sale(db.session, stall.event, late, stall.organiser)
     db.session.commit()
     assert_summaries_match(db, stall.event)
     titles, money = summaries(db, stall.event)

@@ -4,9 +4,9 @@ from datetime import timedelta
 
 import icalendar
 
-from stallapp.rota import services
+from stallapp.rota import shifts
 from stallapp.rota.models import ShiftRole
-from tests.rota_helpers import create_event
+from tests.builders import event_row
 
 
 def _shown_url(client) -> str:
@@ -25,8 +25,8 @@ def test_feed_lists_shifts_with_alarms_and_stable_uids(client, login_as, db, mak
     uk = make_group(slug="uk")
     max_ = make_user(name="Max", groups={uk: "member"})
     ann = make_user(name="Ann", groups={uk: "member"})
-    event = create_event(db.session, uk, title="Bookfair")
-    shift = services.add_shift(
+    event = event_row(db.session, uk, title="Bookfair")
+    shift = shifts.add_shift(
         db.session,
         event,
         ShiftRole.SETUP,
@@ -35,13 +35,13 @@ def test_feed_lists_shifts_with_alarms_and_stable_uids(client, login_as, db, mak
         people_needed=2,
         notes="bring the banner",
     )
-    cancelled = services.add_shift(
+    cancelled = shifts.add_shift(
         db.session, event, ShiftRole.PACKDOWN, event.ends_at, event.ends_at + timedelta(hours=1)
     )
-    services.sign_up(db.session, shift, max_)
-    services.sign_up(db.session, shift, ann)
-    services.sign_up(db.session, cancelled, max_)
-    services.cancel_shift(db.session, cancelled)
+    shifts.sign_up(db.session, shift, max_)
+    shifts.sign_up(db.session, shift, ann)
+    shifts.sign_up(db.session, cancelled, max_)
+    shifts.cancel_shift(db.session, cancelled)
     db.session.commit()
     login_as(max_)
     url = _feed_url(client)

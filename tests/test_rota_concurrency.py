@@ -11,10 +11,10 @@ import pytest
 import sqlalchemy as sa
 from flask.testing import FlaskClient
 
-from stallapp.rota import services
+from stallapp.rota import cover, shifts
 from stallapp.rota.models import Assignment, CoverRequest, ShiftRole
+from tests.builders import event_row
 from tests.conftest import PASSWORD
-from tests.rota_helpers import create_event
 
 RACERS = 6
 
@@ -53,11 +53,11 @@ def _race(app, users, url) -> list[str]:
 
 def test_many_members_one_last_place(app, db, make_group, make_user):
     uk = make_group(slug="uk")
-    event = create_event(db.session, uk)
-    shift = services.add_shift(
+    event = event_row(db.session, uk)
+    shift = shifts.add_shift(
         db.session, event, ShiftRole.STAFFING, event.starts_at, event.ends_at, people_needed=2
     )
-    services.sign_up(db.session, shift, make_user(groups={uk: "member"}))
+    shifts.sign_up(db.session, shift, make_user(groups={uk: "member"}))
     db.session.commit()
     members = [make_user(groups={uk: "member"}) for _ in range(RACERS)]
     db.session.commit()
@@ -78,8 +78,8 @@ def test_many_members_one_last_place(app, db, make_group, make_user):
 
 def test_service_level_race_raises_shift_full_for_all_but_one(app, db, make_group, make_user):
     uk = make_group(slug="uk")
-    event = create_event(db.session, uk)
-    shift = services.add_shift(
+    event = event_row(db.session, uk)
+    shift = shifts.add_shift(
         db.session, event, ShiftRole.SETUP, event.starts_at - timedelta(hours=1), event.starts_at
     )
     db.session.commit()
@@ -98,10 +98,10 @@ def test_service_level_race_raises_shift_full_for_all_but_one(app, db, make_grou
             session.commit()
             barrier.wait()
             try:
-                services.sign_up(session, racing_shift, user)
+                shifts.sign_up(session, racing_shift, user)
                 session.commit()
                 outcomes.append("ok")
-            except services.ShiftFull as error:
+            except shifts.ShiftFull as error:
                 session.rollback()
                 outcomes.append(error.code)
             finally:
@@ -117,13 +117,13 @@ def test_service_level_race_raises_shift_full_for_all_but_one(app, db, make_grou
 
 def test_two_members_take_the_same_cover_at_once(app, db, make_group, make_user):
     uk = make_group(slug="uk")
-    event = create_event(db.session, uk)
-    shift = services.add_shift(
+    event = event_row(db.session, uk)
+    shift = shifts.add_shift(
         db.session, event, ShiftRole.STAFFING, event.starts_at, event.ends_at, people_needed=1
     )
     asker = make_user(groups={uk: "member"})
-    place = services.sign_up(db.session, shift, asker)
-    request, _ = services.ask_for_cover(db.session, place, "")
+    place = shifts.sign_up(db.session, shift, asker)
+    request, _ = cover.ask_for_cover(db.session, place, "")
     db.session.commit()
     takers = [make_user(groups={uk: "member"}) for _ in range(4)]
     db.session.commit()

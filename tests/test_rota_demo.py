@@ -4,7 +4,7 @@ import sqlalchemy as sa
 
 from stallapp.demo import load_demo_data
 from stallapp.events.models import Event
-from stallapp.rota import services
+from stallapp.rota import lists
 from stallapp.rota.models import Assignment, Shift
 
 
@@ -19,7 +19,7 @@ def test_demo_rota_has_gaps_and_max_on_peterborough_and_loads_once(db):
     peterborough = db.session.scalar(
         sa.select(Event).where(Event.title == "Peterborough Radical Bookfair")
     )
-    rota = services.event_rota(db.session, peterborough)
+    rota = lists.event_rota(db.session, peterborough)
     assert len(rota) == 7
     assert any(s.filled < s.people_needed for s in rota)  # gaps to fill
     max_places = db.session.scalars(

@@ -5,13 +5,13 @@ from datetime import timedelta
 import sqlalchemy as sa
 
 from stallapp.database import utcnow
-from stallapp.rota import services
+from stallapp.rota import shifts
 from stallapp.rota.models import ReminderSent, ShiftRole
-from tests.rota_helpers import create_event
+from tests.builders import event_row
 
 
 def _shift(db, event, needed):
-    shift = services.add_shift(
+    shift = shifts.add_shift(
         db.session, event, ShiftRole.STAFFING, event.starts_at, event.ends_at, people_needed=needed
     )
     db.session.commit()
@@ -23,30 +23,24 @@ def test_reminders_go_once_per_assignment(runner, db, make_group, make_user, mai
     organiser = make_user(email="olive@example.org", groups={uk: "organiser"})
     max_ = make_user(email="max@example.org", name="Max", groups={uk: "member"})
     ann = make_user(email="ann@example.org", name="Ann", groups={uk: "member"})
-    tomorrow = create_event(
-        db.session, uk, title="Tomorrow", starts_at=utcnow() + timedelta(hours=30)
-    )
-    today = create_event(db.session, uk, title="Today", starts_at=utcnow() + timedelta(hours=5))
-    next_week = create_event(
-        db.session, uk, title="Next week", starts_at=utcnow() + timedelta(days=7)
-    )
+    tomorrow = event_row(db.session, uk, title="Tomorrow", starts_at=utcnow() + timedelta(hours=30))
+    today = event_row(db.session, uk, title="Today", starts_at=utcnow() + timedelta(hours=5))
+    next_week = event_row(db.session, uk, title="Next week", starts_at=utcnow() + timedelta(days=7))
     soon = _shift(db, tomorrow, needed=2)
-    services.sign_up(db.session, soon, max_)
-    services.sign_up(db.session, soon, ann)
-    services.sign_up(db.session, _shift(db, today, needed=1), max_)
-    services.sign_up(db.session, _shift(db, next_week, needed=1), ann)
-    withdrawn = services.sign_up(
+    shifts.sign_up(db.session, soon, max_)
+    shifts.sign_up(db.session, soon, ann)
+    shifts.sign_up(db.session, _shift(db, today, needed=1), max_)
+    shifts.sign_up(db.session, _shift(db, next_week, needed=1), ann)
+    withdrawn = shifts.sign_up(
         db.session,
         _shift(
             db,
-            create_event(
-                db.session, uk, title="Withdrawn", starts_at=utcnow() + timedelta(hours=40)
-            ),
+            event_row(db.session, uk, title="Withdrawn", starts_at=utcnow() + timedelta(hours=40)),
             needed=1,
         ),
         ann,
     )
-    services.withdraw(db.session, withdrawn, "away")
+    shifts.withdraw(db.session, withdrawn, "away")
     db.session.commit()
 
     result = runner.invoke(args=["send-reminders"])
@@ -73,14 +67,14 @@ def test_organisers_hear_about_short_shifts_within_three_days_once(
     make_user(email="olive@example.org", groups={uk: "organiser"})
     member = make_user(groups={uk: "member"})
     short = _shift(
-        db, create_event(db.session, uk, title="Short", starts_at=utcnow() + timedelta(hours=50)), 2
+        db, event_row(db.session, uk, title="Short", starts_at=utcnow() + timedelta(hours=50)), 2
     )
-    services.sign_up(db.session, short, member)
+    shifts.sign_up(db.session, short, member)
     full = _shift(
-        db, create_event(db.session, uk, title="Full", starts_at=utcnow() + timedelta(hours=20)), 1
+        db, event_row(db.session, uk, title="Full", starts_at=utcnow() + timedelta(hours=20)), 1
     )
-    services.sign_up(db.session, full, make_user(groups={uk: "member"}))
-    _shift(db, create_event(db.session, uk, title="Far", starts_at=utcnow() + timedelta(days=5)), 3)
+    shifts.sign_up(db.session, full, make_user(groups={uk: "member"}))
+    _shift(db, event_row(db.session, uk, title="Far", starts_at=utcnow() + timedelta(days=5)), 3)
     db.session.commit()
 
     result = runner.invoke(args=["send-reminders"])

@@ -8,10 +8,10 @@ import pytest
 
 from stallapp.database import utcnow
 from stallapp.errors import StallError
-from stallapp.rota import services
+from stallapp.rota import cover, emails, lists, shifts, unavailability
 from stallapp.rota.models import Assignment, ShiftRole
 from stallapp.times import local_to_utc
-from tests.rota_helpers import create_event
+from tests.builders import event_row
 
 UTC = ZoneInfo("UTC")
 
@@ -27,7 +27,7 @@ def nyc(make_group):
 
 
 def _shift(db, event, starts_at=None, ends_at=None, needed=1, role=ShiftRole.STAFFING):
-    shift = services.add_shift(
+    shift = shifts.add_shift(
         db.session,
         event,
         role,
@@ -68,7 +68,7 @@ def test_new_york_evening_overlaps_london_small_hours(db, uk, nyc, make_user):
     """19:00–21:00 in New York is 00:00–02:00 in London: the same member cannot do both."""
     member = make_user(groups={uk: "member", nyc: "member"})
     day = utcnow().date() + timedelta(days=20)
-    ny_event = create_event(
+    ny_event = event_row(
         db.session,
         nyc,
         title="Pub meeting",
@@ -78,7 +78,7 @@ def test_new_york_evening_overlaps_london_small_hours(db, uk, nyc, make_user):
         address="145 Bleecker St",
     )
     next_day = day + timedelta(days=1)
-    london_event = create_event(
+    london_event = event_row(
         db.session,
         uk,
         title="Night leafleting",
@@ -87,17 +87,17 @@ def test_new_york_evening_overlaps_london_small_hours(db, uk, nyc, make_user):
     )
     ny_shift = _shift(db, ny_event)
     london_shift = _shift(db, london_event)
-    assert services.shifts_overlap(ny_shift, london_shift)
+    assert shifts.shifts_overlap(ny_shift, london_shift)
 
-    services.sign_up(db.session, ny_shift, member)
+    shifts.sign_up(db.session, ny_shift, member)
     db.session.commit()
-    assert _error_code(lambda: services.sign_up(db.session, london_shift, member)) == (
+    assert _error_code(lambda: shifts.sign_up(db.session, london_shift, member)) == (
         "shift_overlap"
     )
     db.session.rollback()
     organiser = make_user(groups={uk: "organiser"})
-    with pytest.raises(services.ShiftOverlap) as raised:
-        services.assign(db.session, london_shift, member, organiser)
+    with pytest.raises(shifts.ShiftOverlap) as raised:
+        shifts.assign(db.session, london_shift, member, organiser)
     # The London organiser learns of a clash, not what the New York group is doing.
     assert "another group" in raised.value.message and "Pub" not in raised.value.message
 
@@ -108,49 +108,49 @@ def test_dst_week_where_zones_disagree_is_compared_by_instant(db, uk, nyc, make_
     member = make_user(groups={uk: "member", nyc: "member"})
     ny_day = _next_day_where("America/New_York", _springs_forward)
     assert ZoneInfo("Europe/London").utcoffset(ny_day + timedelta(days=1)) == timedelta(0)
-    ny_event = create_event(
+    ny_event = event_row(
         db.session, nyc, local=ny_day.replace(hour=19), hours=1, venue_name="A", address="NY"
     )
     london_midnight = ny_day + timedelta(days=1)
-    london_event = create_event(db.session, uk, local=london_midnight, hours=1)
+    london_event = event_row(db.session, uk, local=london_midnight, hours=1)
     ny_shift = _shift(db, ny_event)
     london_shift = _shift(db, london_event)
     assert ny_shift.ends_at == london_shift.starts_at == local_to_utc(london_midnight, "UTC")
-    assert not services.shifts_overlap(ny_shift, london_shift)
+    assert not shifts.shifts_overlap(ny_shift, london_shift)
 
-    services.sign_up(db.session, ny_shift, member)
-    services.sign_up(db.session, london_shift, member)
+    shifts.sign_up(db.session, ny_shift, member)
+    shifts.sign_up(db.session, london_shift, member)
     db.session.commit()
 
 
 def test_overlap_in_the_same_group_is_refused_and_names_the_other_shift(db, uk, make_user):
     member = make_user(groups={uk: "member"})
-    event = create_event(db.session, uk)
+    event = event_row(db.session, uk)
     first = _shift(db, event, event.starts_at, event.starts_at + timedelta(hours=2))
     second = _shift(
         db, event, event.starts_at + timedelta(hours=1), event.starts_at + timedelta(hours=3)
     )
-    services.sign_up(db.session, first, member)
-    with pytest.raises(services.ShiftOverlap) as raised:
-        services.sign_up(db.session, second, member)
+    shifts.sign_up(db.session, first, member)
+    with pytest.raises(shifts.ShiftOverlap) as raised:
+        shifts.sign_up(db.session, second, member)
     assert "Staffing" in raised.value.message
 
 
 def test_back_to_back_shifts_at_one_event_are_fine(db, uk, make_user):
     member = make_user(groups={uk: "member"})
-    event = create_event(db.session, uk)
+    event = event_row(db.session, uk)
     first = _shift(db, event, event.starts_at, event.starts_at + timedelta(hours=2))
     second = _shift(db, event, first.ends_at, first.ends_at + timedelta(hours=2))
-    services.sign_up(db.session, first, member)
-    services.sign_up(db.session, second, member)
-    assert services.assignment_warnings(db.session, second, member) == []
+    shifts.sign_up(db.session, first, member)
+    shifts.sign_up(db.session, second, member)
+    assert shifts.assignment_warnings(db.session, second, member) == []
 
 
 def test_close_shifts_at_different_venues_warn_but_do_not_refuse(db, uk, make_user):
     member = make_user(name="Max", groups={uk: "member"})
     organiser = make_user(groups={uk: "organiser"})
-    bookfair = create_event(db.session, uk, hours=3)
-    demo = create_event(
+    bookfair = event_row(db.session, uk, hours=3)
+    demo = event_row(
         db.session,
         uk,
         title="Demo",
@@ -159,36 +159,36 @@ def test_close_shifts_at_different_venues_warn_but_do_not_refuse(db, uk, make_us
         venue_name="Cathedral Square",
         address="Peterborough",
     )
-    services.sign_up(db.session, _shift(db, bookfair), member)
+    shifts.sign_up(db.session, _shift(db, bookfair), member)
     later = _shift(db, demo)
-    warnings = services.assignment_warnings(db.session, later, member)
+    warnings = shifts.assignment_warnings(db.session, later, member)
     assert len(warnings) == 1 and "another venue" in warnings[0]
-    services.assign(db.session, later, member, organiser)
+    shifts.assign(db.session, later, member, organiser)
 
-    far = create_event(
+    far = event_row(
         db.session, uk, title="Far", starts_at=demo.ends_at + timedelta(hours=2), venue_name="X"
     )
-    assert services.assignment_warnings(db.session, _shift(db, far), member) == []
+    assert shifts.assignment_warnings(db.session, _shift(db, far), member) == []
 
 
 def test_unavailable_day_is_a_warning_in_the_events_zone(db, nyc, make_user):
     member = make_user(name="Nia", groups={nyc: "member"})
     day = utcnow().date() + timedelta(days=15)
     # 21:00–23:00 in New York is the next day in UTC: the local date is what counts.
-    event = create_event(db.session, nyc, local=datetime(day.year, day.month, day.day, 21), hours=2)
+    event = event_row(db.session, nyc, local=datetime(day.year, day.month, day.day, 21), hours=2)
     shift = _shift(db, event)
     assert shift.starts_at.date() == day + timedelta(days=1)
-    services.mark_unavailable(db.session, member, day, "wedding")
-    warnings = services.assignment_warnings(db.session, shift, member)
+    unavailability.mark_unavailable(db.session, member, day, "wedding")
+    warnings = shifts.assignment_warnings(db.session, shift, member)
     assert warnings == [f"Nia said they are unavailable on {day.isoformat()}. (wedding)"]
-    services.sign_up(db.session, shift, member)  # a warning, not a refusal
+    shifts.sign_up(db.session, shift, member)  # a warning, not a refusal
 
 
 def test_unavailable_day_marked_twice_is_refused(db, uk, make_user):
     member = make_user(groups={uk: "member"})
     day = utcnow().date() + timedelta(days=3)
-    services.mark_unavailable(db.session, member, day)
-    assert _error_code(lambda: services.mark_unavailable(db.session, member, day)) == (
+    unavailability.mark_unavailable(db.session, member, day)
+    assert _error_code(lambda: unavailability.mark_unavailable(db.session, member, day)) == (
         "already_unavailable"
     )
 
@@ -205,7 +205,7 @@ def _event_at(local_start: datetime, hours: float, zone="Europe/London"):
 
 def test_stall_day_template_blocks_the_day_with_setup_and_packdown():
     event = _event_at(datetime(2024, 10, 19, 10), 7)
-    plan = services.plan_stall_day(
+    plan = shifts.plan_stall_day(
         event, block=timedelta(hours=2), setup=timedelta(hours=1), packdown=timedelta(minutes=30)
     )
     local = [
@@ -229,7 +229,7 @@ def test_stall_day_template_blocks_the_day_with_setup_and_packdown():
 
 def test_stall_day_template_even_blocks_and_no_setup():
     event = _event_at(datetime(2024, 10, 19, 10), 6)
-    plan = services.plan_stall_day(
+    plan = shifts.plan_stall_day(
         event,
         block=timedelta(hours=3),
         setup=timedelta(0),
@@ -254,7 +254,7 @@ def test_stall_day_template_over_a_clock_change_counts_real_hours():
     starts_at = local_to_utc(night, "Europe/London")
     ends_at = local_to_utc(night.replace(hour=4), "Europe/London")
     event = SimpleNamespace(starts_at=starts_at, ends_at=ends_at, timezone="Europe/London")
-    plan = services.plan_stall_day(
+    plan = shifts.plan_stall_day(
         event, block=timedelta(hours=2), setup=timedelta(0), packdown=timedelta(0)
     )
     assert ends_at - starts_at == timedelta(hours=5)
@@ -265,25 +265,25 @@ def test_stall_day_template_over_a_clock_change_counts_real_hours():
 
 def test_stall_day_template_refuses_an_empty_block():
     event = _event_at(datetime(2024, 10, 19, 10), 6)
-    assert _error_code(lambda: services.plan_stall_day(event, block=timedelta(0))) == "bad_block"
+    assert _error_code(lambda: shifts.plan_stall_day(event, block=timedelta(0))) == "bad_block"
 
 
 def test_fill_stall_day_adds_the_shifts(db, uk):
-    event = create_event(db.session, uk, hours=7)
-    shifts = services.fill_stall_day(db.session, event, block=timedelta(hours=2))
+    event = event_row(db.session, uk, hours=7)
+    added = shifts.fill_stall_day(db.session, event, block=timedelta(hours=2))
     db.session.commit()
-    assert [s.role for s in services.event_rota(db.session, event)].count(ShiftRole.STAFFING) == 4
-    assert len(shifts) == 6
+    assert [s.role for s in lists.event_rota(db.session, event)].count(ShiftRole.STAFFING) == 4
+    assert len(added) == 6
 
 
 # Shifts and places
 
 
 def test_shift_must_end_after_it_starts_and_stay_near_its_event(db, uk):
-    event = create_event(db.session, uk)
+    event = event_row(db.session, uk)
     assert (
         _error_code(
-            lambda: services.add_shift(
+            lambda: shifts.add_shift(
                 db.session, event, ShiftRole.SETUP, event.starts_at, event.starts_at
             )
         )
@@ -291,7 +291,7 @@ def test_shift_must_end_after_it_starts_and_stay_near_its_event(db, uk):
     )
     assert (
         _error_code(
-            lambda: services.add_shift(
+            lambda: shifts.add_shift(
                 db.session,
                 event,
                 ShiftRole.DRIVER,
@@ -303,7 +303,7 @@ def test_shift_must_end_after_it_starts_and_stay_near_its_event(db, uk):
     )
     assert (
         _error_code(
-            lambda: services.add_shift(
+            lambda: shifts.add_shift(
                 db.session, event, ShiftRole.CUSTOM, event.starts_at, event.ends_at, custom_role=" "
             )
         )
@@ -312,85 +312,85 @@ def test_shift_must_end_after_it_starts_and_stay_near_its_event(db, uk):
 
 
 def test_sign_up_refuses_full_repeated_cancelled_and_outsiders(db, uk, make_group, make_user):
-    event = create_event(db.session, uk)
+    event = event_row(db.session, uk)
     shift = _shift(db, event, needed=1)
     first = make_user(groups={uk: "member"})
     second = make_user(groups={uk: "member"})
     outsider = make_user(groups={make_group(): "member"})
-    services.sign_up(db.session, shift, first)
-    assert _error_code(lambda: services.sign_up(db.session, shift, first)) == "already_on_shift"
-    with pytest.raises(services.ShiftFull) as raised:
-        services.sign_up(db.session, shift, second)
+    shifts.sign_up(db.session, shift, first)
+    assert _error_code(lambda: shifts.sign_up(db.session, shift, first)) == "already_on_shift"
+    with pytest.raises(shifts.ShiftFull) as raised:
+        shifts.sign_up(db.session, shift, second)
     assert raised.value.code == "shift_full"
     assert raised.value.message == "That shift has just been filled."
 
     other = _shift(db, event, needed=3, role=ShiftRole.SETUP)
-    assert _error_code(lambda: services.sign_up(db.session, other, outsider)) == "not_in_group"
-    services.cancel_shift(db.session, other)
-    assert _error_code(lambda: services.sign_up(db.session, other, second)) == "shift_closed"
+    assert _error_code(lambda: shifts.sign_up(db.session, other, outsider)) == "not_in_group"
+    shifts.cancel_shift(db.session, other)
+    assert _error_code(lambda: shifts.sign_up(db.session, other, second)) == "shift_closed"
 
 
 def test_organiser_may_go_over_the_number_needed(db, uk, make_user):
     organiser = make_user(groups={uk: "organiser"})
-    event = create_event(db.session, uk)
+    event = event_row(db.session, uk)
     shift = _shift(db, event, needed=1)
     for _ in range(2):
-        services.assign(db.session, shift, make_user(groups={uk: "member"}), organiser)
+        shifts.assign(db.session, shift, make_user(groups={uk: "member"}), organiser)
     db.session.commit()
-    (rota_shift,) = services.event_rota(db.session, event)
+    (rota_shift,) = lists.event_rota(db.session, event)
     assert rota_shift.filled == 2
-    assert services.fill_state(rota_shift.filled, rota_shift.people_needed) == "over"
+    assert lists.fill_state(rota_shift.filled, rota_shift.people_needed) == "over"
 
 
 def test_withdrawing_is_late_under_24_hours_and_frees_the_place(db, uk, make_user):
     member = make_user(groups={uk: "member"})
-    soon = create_event(db.session, uk, starts_at=utcnow() + timedelta(hours=5))
-    later = create_event(db.session, uk, starts_at=utcnow() + timedelta(days=5))
-    soon_place = services.sign_up(db.session, _shift(db, soon), member)
-    later_place = services.sign_up(db.session, _shift(db, later), member)
-    assert services.withdraw(db.session, soon_place, "ill") is True
-    assert services.withdraw(db.session, later_place, "away") is False
+    soon = event_row(db.session, uk, starts_at=utcnow() + timedelta(hours=5))
+    later = event_row(db.session, uk, starts_at=utcnow() + timedelta(days=5))
+    soon_place = shifts.sign_up(db.session, _shift(db, soon), member)
+    later_place = shifts.sign_up(db.session, _shift(db, later), member)
+    assert shifts.withdraw(db.session, soon_place, "ill") is True
+    assert shifts.withdraw(db.session, later_place, "away") is False
     assert soon_place.withdrawal_reason == "ill"
     # They may sign up again after withdrawing (one active place per shift).
-    services.sign_up(db.session, later_place.shift, member)
+    shifts.sign_up(db.session, later_place.shift, member)
     db.session.commit()
 
 
 def test_copy_rota_keeps_offsets_from_the_event_start(db, uk, nyc):
-    source = create_event(db.session, uk, hours=7)
-    services.fill_stall_day(db.session, source, block=timedelta(hours=3))
-    target = create_event(
+    source = event_row(db.session, uk, hours=7)
+    shifts.fill_stall_day(db.session, source, block=timedelta(hours=3))
+    target = event_row(
         db.session,
         uk,
         title="Next bookfair",
         starts_at=source.starts_at + timedelta(days=28, hours=1),
     )
-    copied = services.copy_rota(db.session, source, target)
+    copied = shifts.copy_rota(db.session, source, target)
     db.session.commit()
     assert len(copied) == 5
     assert sorted(s.starts_at - target.starts_at for s in copied) == sorted(
-        s.starts_at - source.starts_at for s in services.event_rota(db.session, source)
+        s.starts_at - source.starts_at for s in lists.event_rota(db.session, source)
     )
-    assert services.copy_rota(db.session, source, target) == []  # nothing twice
-    assert _error_code(lambda: services.copy_rota(db.session, source, source)) == "bad_source"
-    elsewhere = create_event(db.session, nyc)
-    assert _error_code(lambda: services.copy_rota(db.session, source, elsewhere)) == "bad_source"
+    assert shifts.copy_rota(db.session, source, target) == []  # nothing twice
+    assert _error_code(lambda: shifts.copy_rota(db.session, source, source)) == "bad_source"
+    elsewhere = event_row(db.session, nyc)
+    assert _error_code(lambda: shifts.copy_rota(db.session, source, elsewhere)) == "bad_source"
 
 
 def test_rota_lists_gaps_first_then_full_then_over(db, uk, make_user):
     organiser = make_user(groups={uk: "organiser"})
-    event = create_event(db.session, uk)
+    event = event_row(db.session, uk)
     start = event.starts_at
     full = _shift(db, event, start, start + timedelta(hours=1), needed=1)
     over = _shift(db, event, start + timedelta(hours=1), start + timedelta(hours=2), needed=1)
     short = _shift(db, event, start + timedelta(hours=2), start + timedelta(hours=3), needed=2)
-    services.assign(db.session, full, make_user(groups={uk: "member"}), organiser)
+    shifts.assign(db.session, full, make_user(groups={uk: "member"}), organiser)
     for _ in range(2):
-        services.assign(db.session, over, make_user(groups={uk: "member"}), organiser)
+        shifts.assign(db.session, over, make_user(groups={uk: "member"}), organiser)
     db.session.commit()
-    rota = services.event_rota(db.session, event)
+    rota = lists.event_rota(db.session, event)
     assert [s.id for s in rota] == [short.id, full.id, over.id]
-    group_rota = services.group_rota(
+    group_rota = lists.group_rota(
         db.session, uk, start - timedelta(days=1), start + timedelta(days=1)
     )
     assert [s.id for s in group_rota] == [short.id, full.id, over.id]
@@ -400,16 +400,40 @@ def test_cover_goes_to_the_first_taker_only(db, uk, make_user):
     asker = make_user(groups={uk: "member"})
     taker = make_user(groups={uk: "member"})
     late = make_user(groups={uk: "member"})
-    event = create_event(db.session, uk)
+    event = event_row(db.session, uk)
     shift = _shift(db, event, needed=2)
-    place = services.sign_up(db.session, shift, asker)
-    request, told = services.ask_for_cover(db.session, place, "sorry")
+    place = shifts.sign_up(db.session, shift, asker)
+    request, told = cover.ask_for_cover(db.session, place, "sorry")
     assert {u.id for u in told} == {taker.id, late.id}
-    assert _error_code(lambda: services.take_cover(db.session, request, asker)) == "own_cover"
-    services.take_cover(db.session, request, taker)
+    assert _error_code(lambda: cover.take_cover(db.session, request, asker)) == "own_cover"
+    cover.take_cover(db.session, request, taker)
     db.session.commit()
-    assert _error_code(lambda: services.take_cover(db.session, request, late)) == "cover_taken"
+    assert _error_code(lambda: cover.take_cover(db.session, request, late)) == "cover_taken"
     db.session.rollback()
-    people = [a.user_id for a in services.event_rota(db.session, event)[0].active_assignments]
+    people = [a.user_id for a in lists.event_rota(db.session, event)[0].active_assignments]
     assert people == [taker.id]
     assert db.session.get(Assignment, place.id).withdrawn_at is not None
+
+
+# Messages to an event's people
+
+
+def test_a_message_needs_someone_on_the_events_live_shifts(db, uk, make_user, mail):
+    organiser = make_user(name="Olive", groups={uk: "organiser"})
+    member = make_user(email="max@example.org", name="Max", groups={uk: "member"})
+    event = event_row(db.session, uk)
+    shift = _shift(db, event, needed=2)
+
+    def send():
+        return emails.event_message(db.session, event, organiser, "Venue changed", "Town Hall")
+
+    assert _error_code(send) == "nobody_on_shifts"
+    shifts.sign_up(db.session, shift, member)
+    shifts.cancel_shift(db.session, shift)
+    assert _error_code(send) == "nobody_on_shifts"  # the people of a cancelled shift do not count
+    assert mail == []
+
+    live = _shift(db, event)
+    shifts.sign_up(db.session, live, member)
+    assert send() == 1
+    assert [(m.to, m.subject) for m in mail] == [("max@example.org", "Venue changed")]

@@ -1,5 +1,7 @@
 """Rota pages through the client: My shifts, sign-up, withdraw, cover, organiser tools, emails."""
 
+import html
+import re
 from datetime import timedelta
 from zoneinfo import ZoneInfo
 
@@ -7,10 +9,10 @@ import pytest
 import sqlalchemy as sa
 
 from stallapp.database import utcnow
-from stallapp.rota import services
+from stallapp.rota import cover, lists, shifts, unavailability
 from stallapp.rota.models import Assignment, CoverRequest, Shift, ShiftRole, Unavailability
+from tests.builders import event_row
 from tests.conftest import link_in, path_of
-from tests.rota_helpers import create_event
 
 
 @pytest.fixture
@@ -31,14 +33,14 @@ def people(uk, make_user):
 
 @pytest.fixture
 def bookfair(db, uk):
-    event = create_event(db.session, uk, title="Peterborough Radical Bookfair", hours=7)
+    event = event_row(db.session, uk, title="Peterborough Radical Bookfair", hours=7)
     db.session.commit()
     return event
 
 
 def _shift(db, event, needed=2, offset_hours=0, hours=2, role=ShiftRole.STAFFING):
     start = event.starts_at + timedelta(hours=offset_hours)
-    shift = services.add_shift(
+    shift = shifts.add_shift(
         db.session, event, role, start, start + timedelta(hours=hours), people_needed=needed
     )
     db.session.commit()
@@ -58,9 +60,9 @@ def test_my_shifts_shows_the_next_shift_with_people_place_and_organiser(
 ):
     first = _shift(db, bookfair, offset_hours=0)
     later = _shift(db, bookfair, offset_hours=4, role=ShiftRole.PACKDOWN)
-    services.sign_up(db.session, first, people["max"])
-    services.sign_up(db.session, first, people["ann"])
-    services.sign_up(db.session, later, people["max"])
+    shifts.sign_up(db.session, first, people["max"])
+    shifts.sign_up(db.session, first, people["ann"])
+    shifts.sign_up(db.session, later, people["max"])
     db.session.commit()
     login_as(people["max"])
     page = client.get("/my-shifts").get_data(as_text=True)
@@ -87,7 +89,9 @@ def test_sign_up_in_one_tap_then_withdraw_with_a_reason(client, login_as, db, pe
 
     response = client.post(f"/my-shifts/{assignment_id}/withdraw", data={"reason": " "})
     assert response.status_code == 400
-    assert "Please give a short reason." in response.get_data(as_text=True)
+    page = response.get_data(as_text=True)
+    assert f'<p class="error" id="reason-{assignment_id}-error">Please give a short reason.' in page
+    assert f'aria-describedby="reason-{assignment_id}-error"' in page
     assert _active(db, shift) == [people["max"].id]
 
     response = client.post(
@@ -97,9 +101,32 @@ def test_sign_up_in_one_tap_then_withdraw_with_a_reason(client, login_as, db, pe
     assert _active(db, shift) == []
 
 
+def test_my_shifts_forms_carry_a_csrf_token_and_ids_of_their_own(
+    app, client, login_as, db, people, bookfair
+):
+    places = [
+        shifts.sign_up(db.session, _shift(db, bookfair, offset_hours=hours), people["max"])
+        for hours in (0, 4)
+    ]
+    _shift(db, bookfair, offset_hours=2)  # open, to sign up for
+    unavailability.mark_unavailable(db.session, people["max"], utcnow().date() + timedelta(days=3))
+    db.session.commit()
+    login_as(people["max"])
+    app.config["WTF_CSRF_ENABLED"] = True
+    page = client.get("/my-shifts").get_data(as_text=True)
+    forms = re.findall(r'<form method="post".*?</form>', page, flags=re.DOTALL)
+    assert len(forms) >= 7  # two withdraw, two cover, sign up, remove a day, mark, calendar
+    assert all('name="csrf_token"' in form for form in forms)
+    ids = re.findall(r'\sid="([^"]+)"', page)
+    assert len(ids) == len(set(ids))
+    for place in places:
+        assert f'<label for="reason-{place.id}">' in page
+        assert f'<label for="cover-message-{place.id}">' in page
+
+
 def test_full_shift_tells_the_second_member(client, login_as, db, people, bookfair):
     shift = _shift(db, bookfair, needed=1)
-    services.sign_up(db.session, shift, people["ann"])
+    shifts.sign_up(db.session, shift, people["ann"])
     db.session.commit()
     login_as(people["max"])
     response = client.post(f"/groups/uk/rota/shifts/{shift.id}/sign-up", follow_redirects=True)
@@ -108,27 +135,38 @@ def test_full_shift_tells_the_second_member(client, login_as, db, people, bookfa
 
 
 def test_late_withdrawal_emails_the_organisers(client, login_as, db, people, uk, mail):
-    soon = create_event(db.session, uk, starts_at=utcnow() + timedelta(hours=6))
+    soon = event_row(db.session, uk, starts_at=utcnow() + timedelta(hours=6))
     shift = _shift(db, soon)
-    place = services.sign_up(db.session, shift, people["max"])
+    place = shifts.sign_up(db.session, shift, people["max"])
     db.session.commit()
     login_as(people["max"])
     client.post(f"/my-shifts/{place.id}/withdraw", data={"reason": "flu"})
+    assert _active(db, shift) == []
     assert [m.to for m in mail] == ["olive@example.org"]
     assert "Max Member cannot do Staffing" in mail[0].subject
     assert "flu" in mail[0].body
 
 
-def test_early_withdrawal_emails_nobody(client, login_as, db, people, bookfair, mail):
-    place = services.sign_up(db.session, _shift(db, bookfair), people["max"])
+def test_early_withdrawal_takes_the_member_off_and_emails_nobody(
+    client, login_as, db, people, bookfair, mail
+):
+    place = shifts.sign_up(db.session, _shift(db, bookfair), people["max"])
     db.session.commit()
     login_as(people["max"])
-    client.post(f"/my-shifts/{place.id}/withdraw", data={"reason": "away"})
-    assert mail == []
+    response = client.post(
+        f"/my-shifts/{place.id}/withdraw", data={"reason": "away"}, follow_redirects=True
+    )
+    assert "You are off “Staffing · Peterborough Radical Bookfair”." in response.get_data(
+        as_text=True
+    )
+    db.session.expire_all()
+    withdrawn = db.session.get(Assignment, place.id)
+    assert withdrawn.withdrawn_at is not None and withdrawn.withdrawal_reason == "away"
+    assert mail == []  # ten days ahead: the organisers need not hear of it
 
 
 def test_someone_elses_assignment_is_not_found(client, login_as, db, people, bookfair):
-    place = services.sign_up(db.session, _shift(db, bookfair), people["ann"])
+    place = shifts.sign_up(db.session, _shift(db, bookfair), people["ann"])
     db.session.commit()
     login_as(people["max"])
     assert client.post(f"/my-shifts/{place.id}/withdraw", data={"reason": "x"}).status_code == 404
@@ -138,10 +176,12 @@ def test_someone_elses_assignment_is_not_found(client, login_as, db, people, boo
 
 def test_ask_for_cover_and_take_it_in_one_tap(client, login_as, db, people, bookfair, mail):
     shift = _shift(db, bookfair, needed=2)
-    place = services.sign_up(db.session, shift, people["max"])
+    place = shifts.sign_up(db.session, shift, people["max"])
     db.session.commit()
     login_as(people["max"])
     client.post(f"/my-shifts/{place.id}/cover", data={"message": "Sorry, hospital"})
+    (request,) = db.session.scalars(sa.select(CoverRequest)).all()
+    assert request.assignment_id == place.id and request.message == "Sorry, hospital"
     asked = [m for m in mail if m.subject.startswith("Can you cover")]
     assert [m.to for m in asked] == ["ann@example.org", "olive@example.org"]
     assert any(m.subject.startswith("Max Member asked for cover") for m in mail)
@@ -169,14 +209,28 @@ def test_unavailable_days_are_added_refused_twice_and_removed(client, login_as, 
     day = (utcnow() + timedelta(days=9)).date().isoformat()
     response = client.post("/my-shifts/unavailable", data={"day": day, "note": "holiday"})
     assert response.status_code == 302
+    (unavailable,) = db.session.scalars(sa.select(Unavailability)).all()
+    assert unavailable.day.isoformat() == day and unavailable.note == "holiday"
+    assert unavailable.user_id == people["max"].id
     response = client.post("/my-shifts/unavailable", data={"day": day})
     assert response.status_code == 400
     assert "You have already marked that day." in response.get_data(as_text=True)
     response = client.post("/my-shifts/unavailable", data={"day": "not a date"})
     assert response.status_code == 400
-    (unavailable,) = db.session.scalars(sa.select(Unavailability)).all()
-    client.post(f"/my-shifts/unavailable/{unavailable.id}/delete")
+    assert "Not a valid date value." in response.get_data(as_text=True)
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Unavailability)) == 1
+    response = client.post(f"/my-shifts/unavailable/{unavailable.id}/delete", follow_redirects=True)
+    assert "That day is open again." in response.get_data(as_text=True)
     assert db.session.scalars(sa.select(Unavailability)).all() == []
+
+
+def test_someone_elses_unavailable_day_is_not_found(client, login_as, db, people):
+    day = (utcnow() + timedelta(days=9)).date()
+    unavailable = unavailability.mark_unavailable(db.session, people["ann"], day)
+    db.session.commit()
+    login_as(people["max"])
+    assert client.post(f"/my-shifts/unavailable/{unavailable.id}/delete").status_code == 404
+    assert db.session.get(Unavailability, unavailable.id) is not None
 
 
 def test_organiser_fills_a_stall_day_and_sees_gaps(client, login_as, db, people, bookfair):
@@ -227,7 +281,7 @@ def test_new_shift_in_the_events_zone_and_a_skipped_hour_is_refused(
     from stallapp.accounts.services import add_membership
 
     add_membership(db.session, people["organiser"], nyc, Role.ORGANISER)
-    event = create_event(db.session, nyc, title="Meeting", venue_name="Peculier Pub")
+    event = event_row(db.session, nyc, title="Meeting", venue_name="Peculier Pub")
     db.session.commit()
     login_as(people["organiser"])
     local_day = event.starts_at.astimezone(ZoneInfo(event.timezone)).date()
@@ -263,7 +317,7 @@ def test_assign_warns_about_unavailability_then_assigns_on_confirmation(
 ):
     shift = _shift(db, bookfair)
     local_day = bookfair.starts_at.astimezone(ZoneInfo("Europe/London"))
-    services.mark_unavailable(db.session, people["max"], local_day.date(), "wedding")
+    unavailability.mark_unavailable(db.session, people["max"], local_day.date(), "wedding")
     db.session.commit()
     login_as(people["organiser"])
     url = f"/groups/uk/rota/shifts/{shift.id}/assign"
@@ -293,8 +347,12 @@ def test_assign_without_warnings_goes_straight_through_and_unassign_emails(
     mail.clear()
     client.post(f"/groups/uk/rota/assignments/{place.id}/remove")
     assert _active(db, shift) == []
-    assert [m.subject for m in mail] == [
-        "You are off the rota: Staffing · Peterborough Radical Bookfair"
+    db.session.expire_all()
+    assert db.session.get(Assignment, place.id).withdrawal_reason == (
+        "Taken off the rota by Olive Organiser."
+    )
+    assert [(m.to, m.subject) for m in mail] == [
+        ("ann@example.org", "You are off the rota: Staffing · Peterborough Radical Bookfair")
     ]
 
 
@@ -302,8 +360,8 @@ def test_changing_or_cancelling_a_shift_tells_the_people_on_it(
     client, login_as, db, people, bookfair, mail
 ):
     shift = _shift(db, bookfair)
-    services.sign_up(db.session, shift, people["max"])
-    services.sign_up(db.session, shift, people["ann"])
+    shifts.sign_up(db.session, shift, people["max"])
+    shifts.sign_up(db.session, shift, people["ann"])
     db.session.commit()
     login_as(people["organiser"])
     url = f"/groups/uk/rota/shifts/{shift.id}/edit"
@@ -318,34 +376,58 @@ def test_changing_or_cancelling_a_shift_tells_the_people_on_it(
         "notes": "bring the banner",
     }
     assert client.post(url, data=data).status_code == 302
+    db.session.expire_all()
+    assert db.session.get(Shift, shift.id).notes == "bring the banner"
     assert sorted(m.to for m in mail) == ["ann@example.org", "max@example.org"]
     assert "11:00" in mail[0].body and "bring the banner" in mail[0].body
     mail.clear()
     client.post(f"/groups/uk/rota/shifts/{shift.id}/cancel")
-    assert (
-        sorted(m.subject for m in mail)
-        == ["Shift cancelled: Staffing · Peterborough Radical Bookfair"] * 2
-    )
+    db.session.expire_all()
+    assert db.session.get(Shift, shift.id).cancelled_at is not None
+    assert sorted((m.to, m.subject) for m in mail) == [
+        ("ann@example.org", "Shift cancelled: Staffing · Peterborough Radical Bookfair"),
+        ("max@example.org", "Shift cancelled: Staffing · Peterborough Radical Bookfair"),
+    ]
 
 
 def test_message_everyone_on_an_event(client, login_as, db, people, bookfair, mail):
-    services.sign_up(db.session, _shift(db, bookfair), people["max"])
-    services.sign_up(db.session, _shift(db, bookfair, offset_hours=3), people["max"])
-    services.sign_up(db.session, _shift(db, bookfair, offset_hours=3), people["ann"])
+    shifts.sign_up(db.session, _shift(db, bookfair), people["max"])
+    shifts.sign_up(db.session, _shift(db, bookfair, offset_hours=3), people["max"])
+    shifts.sign_up(db.session, _shift(db, bookfair, offset_hours=3), people["ann"])
     db.session.commit()
     login_as(people["organiser"])
     url = f"/groups/uk/rota/events/{bookfair.id}/message"
     assert "Ann Member, Max Member" in client.get(url).get_data(as_text=True)
     response = client.post(url, data={"subject": "Venue changed", "body": ""})
-    assert response.status_code == 200 and mail == []
-    client.post(url, data={"subject": "Venue changed", "body": "Now at the Town Hall."})
+    assert response.status_code == 200
+    assert "This field is required." in response.get_data(as_text=True)
+    assert mail == []
+    response = client.post(
+        url,
+        data={"subject": "Venue changed", "body": "Now at the Town Hall."},
+        follow_redirects=True,
+    )
+    assert "Message sent to 2 people." in response.get_data(as_text=True)
     assert sorted(m.to for m in mail) == ["ann@example.org", "max@example.org"]
     assert mail[0].subject == "Venue changed" and "Town Hall" in mail[0].body
+    assert {m.headers["Reply-To"] for m in mail} == {"olive@example.org"}
+
+
+def test_a_message_to_an_event_nobody_is_on_shows_why_on_the_form(
+    client, login_as, db, people, bookfair, mail
+):
+    _shift(db, bookfair)
+    login_as(people["organiser"])
+    url = f"/groups/uk/rota/events/{bookfair.id}/message"
+    response = client.post(url, data={"subject": "Venue changed", "body": "Town Hall."})
+    assert response.status_code == 200
+    assert "Nobody is on this event's shifts yet." in html.unescape(response.get_data(as_text=True))
+    assert mail == []
 
 
 def test_copy_a_rota_through_the_page(client, login_as, db, people, uk, bookfair):
-    services.fill_stall_day(db.session, bookfair, block=timedelta(hours=2))
-    target = create_event(
+    shifts.fill_stall_day(db.session, bookfair, block=timedelta(hours=2))
+    target = event_row(
         db.session, uk, title="Next one", starts_at=bookfair.starts_at + timedelta(days=7)
     )
     db.session.commit()
@@ -353,12 +435,12 @@ def test_copy_a_rota_through_the_page(client, login_as, db, people, uk, bookfair
     url = f"/groups/uk/rota/events/{target.id}/copy"
     assert "Peterborough Radical Bookfair" in client.get(url).get_data(as_text=True)
     assert client.post(url, data={"source_id": bookfair.id}).status_code == 302
-    assert len(services.event_rota(db.session, target)) == 6
+    assert len(lists.event_rota(db.session, target)) == 6
 
 
 def test_group_rota_over_a_date_range(client, login_as, db, people, uk, bookfair):
     _shift(db, bookfair, needed=2)
-    far = create_event(db.session, uk, title="Far away", starts_at=utcnow() + timedelta(days=200))
+    far = event_row(db.session, uk, title="Far away", starts_at=utcnow() + timedelta(days=200))
     _shift(db, far)
     login_as(people["organiser"])
     page = client.get("/groups/uk/rota").get_data(as_text=True)
@@ -386,12 +468,12 @@ def test_my_shifts_query_count_does_not_grow_with_shifts(
         for _ in range(count):
             made.append(len(made))
             n = made[-1]
-            event = create_event(
+            event = event_row(
                 db.session, uk, title=f"Stall {n}", starts_at=utcnow() + timedelta(days=3 + n)
             )
             shift = _shift(db, event)
-            services.sign_up(db.session, shift, people["max"])
-            services.sign_up(db.session, shift, people["ann"])
+            shifts.sign_up(db.session, shift, people["max"])
+            shifts.sign_up(db.session, shift, people["ann"])
             _shift(db, event, offset_hours=3)
         db.session.commit()
 
@@ -408,8 +490,8 @@ def test_my_shifts_query_count_does_not_grow_with_shifts(
 def test_cover_request_page_is_for_the_group_only(
     client, login_as, db, people, bookfair, make_user, make_group
 ):
-    place = services.sign_up(db.session, _shift(db, bookfair), people["max"])
-    request, _ = services.ask_for_cover(db.session, place, "")
+    place = shifts.sign_up(db.session, _shift(db, bookfair), people["max"])
+    request, _ = cover.ask_for_cover(db.session, place, "")
     db.session.commit()
     outsider = make_user(groups={make_group(): "member"})
     login_as(outsider)
@@ -426,7 +508,7 @@ def test_event_rota_query_count_does_not_grow_with_shifts(
         for offset in offsets:
             shift = _shift(db, bookfair, offset_hours=offset, hours=1)
             for _ in range(2):
-                services.assign(
+                shifts.assign(
                     db.session, shift, make_user(groups={uk: "member"}), people["organiser"]
                 )
         db.session.commit()

@@ -3,78 +3,18 @@
 Runs on an SQLite file (WAL, busy timeout, BEGIN IMMEDIATE) and on PostgreSQL (till row lock).
 """
 
-# ruff: noqa: F811 - pytest fixtures imported from tests.sales_fixtures are redefined as arguments
-
-import threading
 import uuid
 
 import pytest
 import sqlalchemy as sa
-from flask.testing import FlaskClient
 
-from stallapp.sales import services as sales
+from stallapp.sales import screen as sale_screen
 from stallapp.sales.models import ClientOperation, Sale
 from stallapp.stock import services as stock
 from stallapp.stock.models import Place
-from tests.conftest import PASSWORD
-from tests.sales_fixtures import (  # noqa: F401 - fixtures
-    event,
-    make_event,
-    make_publication,
-    member,
-    organiser,
-    stall,
-    store,
-    uk,
-)
+from tests.concurrency import db_session_commit, logged_in_phone, run_at_once
 
 SALES_PER_PHONE = 5
-
-
-def db_session_commit() -> None:
-    """End the test's own transaction so the requests see what the fixtures wrote."""
-    from stallapp.extensions import db
-
-    db.session.commit()
-
-
-class PhoneClient(FlaskClient):
-    """A client whose every request gets its own app context (and so its own DB session),
-    usable from any thread."""
-
-    def open(self, *args, **kwargs):
-        with self.application.app_context():
-            return super().open(*args, **kwargs)
-
-
-def logged_in_phone(app, user) -> FlaskClient:
-    db_session_commit()
-    client = PhoneClient(app)
-    response = client.post("/login", data={"email": user.email, "password": PASSWORD})
-    assert response.status_code == 302
-    return client
-
-
-def run_at_once(jobs) -> list:
-    """Start every job at the same moment on its own thread; return their results."""
-    barrier = threading.Barrier(len(jobs))
-    results: list = [None] * len(jobs)
-    errors: list = []
-
-    def run(index, job):
-        try:
-            barrier.wait()
-            results[index] = job()
-        except Exception as error:
-            errors.append(error)
-
-    threads = [threading.Thread(target=run, args=(i, job)) for i, job in enumerate(jobs)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-    assert errors == []
-    return results
 
 
 @pytest.mark.parametrize("phones", [2, 20])
@@ -110,8 +50,10 @@ def test_concurrent_sellers_lose_nothing(app, db, make_user, uk, event, stall, p
     levels = stock.event_levels(db.session, event)
     assert levels[journal_id] == 20 - phones * SALES_PER_PHONE
     assert levels[book_id] == 5 - 2 * phones * SALES_PER_PHONE
-    assert sales.items_out(db.session, event)[Place.SOLD] == 3 * phones * SALES_PER_PHONE
-    totals = {(t.kind.value, t.currency): t.amount for t in sales.money_totals(db.session, event)}
+    assert sale_screen.items_out(db.session, event)[Place.SOLD] == 3 * phones * SALES_PER_PHONE
+    totals = {
+        (t.kind.value, t.currency): t.amount for t in sale_screen.money_totals(db.session, event)
+    }
     per_phone_donations = sum(range(1, SALES_PER_PHONE + 1)) * 100
     assert totals == {
         ("sale", "GBP"): phones * SALES_PER_PHONE * (400 + 2400),
@@ -160,4 +102,4 @@ def test_concurrent_undos_of_one_sale_reverse_it_once(
     assert statuses == ["done"] + ["refused"] * 4
     db.session.commit()
     assert stock.event_levels(db.session, event)[stall["book"].id] == 5
-    assert sales.money_totals(db.session, event) == []
+    assert sale_screen.money_totals(db.session, event) == []

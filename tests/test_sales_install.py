@@ -1,12 +1,8 @@
 """The installable sale app: the manifest, the icons and where the app starts."""
 
-# ruff: noqa: F811 - pytest fixtures imported from tests.sales_fixtures are redefined as arguments
-
 import io
 
 from PIL import Image
-
-from tests.sales_fixtures import member, uk  # noqa: F401 - fixtures
 
 
 def test_the_manifest_describes_an_installable_app(client):

@@ -1,8 +1,6 @@
 """Sales taken before a close-out and synced after it: held, then accepted or rejected by an
 organiser; the report reconciles to the ledger once they are in."""
 
-# ruff: noqa: F811 - pytest fixtures imported from tests.sales_fixtures are redefined as arguments
-
 import json
 import uuid
 from datetime import timedelta
@@ -12,20 +10,11 @@ import sqlalchemy as sa
 
 from stallapp.database import utcnow
 from stallapp.errors import NotAllowed, ValidationFailed
-from stallapp.reports import services as reports
-from stallapp.sales import services as sales
-from stallapp.sales.models import ClientOperation, LateSale, LateSaleStatus, Sale
+from stallapp.reports import closeout
+from stallapp.reports.event_report import event_report
+from stallapp.sales.late import reject_late_sale
+from stallapp.sales.models import ClientOperation, LateSale, LateSaleStatus, Sale, SaleLine
 from stallapp.stock import services as stock
-from tests.sales_fixtures import (  # noqa: F401 - fixtures
-    event,
-    make_event,
-    make_publication,
-    member,
-    organiser,
-    stall,
-    store,
-    uk,
-)
 
 
 def sync_url(event):
@@ -47,9 +36,9 @@ def sale_op(publication, minutes_ago: int, **fields):
 def close_out(db, event, organiser, store, stall, journal_back: int):
     """Close out with the journal counted at ``journal_back`` and everything else all back."""
     counts = {stall["journal"].id: journal_back, stall["aurora"].id: 30, stall["book"].id: 5}
-    reports.close_out(
-        db.session, event, organiser, store, counts, [reports.CashEntry("GBP", 0, 1200)]
-    )
+    # The cash of the three journals sold offline is in the tin, their sales not yet synced.
+    cash = [closeout.CashEntry("GBP", 0, 1200, "three journals sold offline, not synced yet")]
+    closeout.close_out(db.session, event, organiser, store, counts, cash)
     db.session.commit()
 
 
@@ -72,7 +61,7 @@ def as_organiser(client, login_as, organiser):
 
 def report_of(db, event):
     db.session.expire_all()
-    return reports.event_report(db.session, event)
+    return event_report(db.session, event)
 
 
 def journal_row(report, stall):
@@ -126,7 +115,7 @@ def test_accepting_books_them_and_the_report_reconciles(
     assert stock.event_levels(db.session, event)[stall["journal"].id] == 0
     # Every figure of the report is the ledger's: copies sold equal the sale lines booked.
     sold_lines = db.session.scalar(
-        sa.select(sa.func.sum(sales.SaleLine.quantity)).join(Sale).where(Sale.event_id == event.id)
+        sa.select(sa.func.sum(SaleLine.quantity)).join(Sale).where(Sale.event_id == event.id)
     )
     assert report.totals["sold"] == sold_lines == 3
     assert [c.taken for c in report.cash] == [1200]
@@ -151,9 +140,9 @@ def test_reopening_after_accepting_puts_back_what_is_really_there(
     db, organiser, event, stall, held
 ):
     for late in db.session.scalars(sa.select(LateSale)).all():
-        reports.accept_late_sale(db.session, event, late, organiser)
+        closeout.accept_late_sale(db.session, event, late, organiser)
     db.session.commit()
-    reports.reopen(db.session, event, organiser, "count again")
+    closeout.reopen(db.session, event, organiser, "count again")
     db.session.commit()
     assert stock.event_levels(db.session, event)[stall["journal"].id] == 17
 
@@ -161,7 +150,7 @@ def test_reopening_after_accepting_puts_back_what_is_really_there(
 def test_rejecting_keeps_it_out_with_the_note(db, client, login_as, organiser, event, stall, held):
     late = db.session.scalars(sa.select(LateSale).order_by(LateSale.taken_at)).first()
     with pytest.raises(ValidationFailed) as missing:
-        reports.reject_late_sale(db.session, event, late, organiser, "  ")
+        reject_late_sale(db.session, event, late, organiser, "  ")
     assert missing.value.code == "note_missing"
     as_organiser(client, login_as, organiser)
     url = f"/groups/uk/events/{event.id}/late-sales/{late.id}/reject"
@@ -174,7 +163,7 @@ def test_rejecting_keeps_it_out_with_the_note(db, client, login_as, organiser, e
     assert answer["status"] == "refused"
     assert "Counted twice" in answer["message"]
     with pytest.raises(NotAllowed) as twice:
-        reports.accept_late_sale(db.session, event, late, organiser)
+        closeout.accept_late_sale(db.session, event, late, organiser)
     assert twice.value.code == "already_decided"
     page = client.get(f"/groups/uk/reports/events/{event.id}").get_data(as_text=True)
     assert "Rejected" in page and "Counted twice: it was the float" in page
@@ -183,7 +172,7 @@ def test_rejecting_keeps_it_out_with_the_note(db, client, login_as, organiser, e
 def test_the_close_out_page_lists_held_sales_of_a_reopened_event(
     db, client, login_as, organiser, event, stall, held
 ):
-    reports.reopen(db.session, event, organiser, "one more count")
+    closeout.reopen(db.session, event, organiser, "one more count")
     db.session.commit()
     as_organiser(client, login_as, organiser)
     page = client.get(f"/groups/uk/events/{event.id}/close-out").get_data(as_text=True)
@@ -199,7 +188,7 @@ def test_two_organisers_deciding_at_once_book_a_late_sale_once(
     Found by probing on PostgreSQL: the late sale was read before the till's lock, so both
     requests saw it held and booked it twice.
     """
-    from tests.test_sales_concurrency import logged_in_phone, run_at_once
+    from tests.concurrency import logged_in_phone, run_at_once
 
     others = [make_user(groups={uk: "organiser"}) for _ in range(2)]
     phones = [logged_in_phone(app, user) for user in [organiser, *others]]
@@ -226,9 +215,9 @@ def test_two_organisers_deciding_at_once_book_a_late_sale_once(
     linked = db.session.scalars(sa.select(LateSale.sale_id).where(LateSale.sale_id.is_not(None)))
     assert len(set(linked)) == accepted
     sold_lines = db.session.scalar(
-        sa.select(sa.func.coalesce(sa.func.sum(sales.SaleLine.quantity), 0))
+        sa.select(sa.func.coalesce(sa.func.sum(SaleLine.quantity), 0))
         .join(Sale)
         .where(Sale.event_id == event.id)
     )
     assert sold_lines == accepted
-    assert reports.event_report(db.session, event).totals["sold"] == accepted
+    assert event_report(db.session, event).totals["sold"] == accepted

@@ -1,10 +1,7 @@
 """A light sale screen: the benchmark's group (200 titles, 10 packed) in at most 40 KB of HTML,
 with as many statements for 20 titles as for 200, and the titles not packed behind one picker."""
 
-# ruff: noqa: F811 - pytest fixtures imported from tests.sales_fixtures are redefined as arguments
-
 import re
-import secrets
 import uuid
 from datetime import UTC, datetime, timedelta
 
@@ -12,11 +9,11 @@ import pytest
 import sqlalchemy as sa
 
 from bench.dataset import load_history
-from stallapp.events.models import Event, EventKind, EventStatus
+from stallapp.events.models import Event
 from stallapp.sales.models import Sale
 from stallapp.stock import services as stock
 from stallapp.stock.models import Publication, Store
-from tests.sales_fixtures import member, organiser, uk  # noqa: F401 - fixtures
+from tests.builders import event_row
 
 #: The issue's target for the benchmark group's sale screen.
 MAX_HTML_BYTES = 40 * 1024
@@ -27,18 +24,14 @@ def bench_stall(db, group, organiser, titles: int) -> Event:
     of them (as ``bench/run.py`` builds it), with a few sales recorded."""
     history = load_history(db.session, group, organiser, events=5, titles=titles, lines=200)
     now = datetime.now(UTC)
-    stall = Event(
-        group_id=group.id,
-        public_code=secrets.token_urlsafe(8),
-        kind=EventKind.STALL,
+    stall = event_row(
+        db.session,
+        group,
         title="Bench stall",
         starts_at=now - timedelta(hours=1),
-        ends_at=now + timedelta(hours=6),
-        timezone=group.timezone,
-        status=EventStatus.PUBLISHED,
+        venue_name=None,
+        address=None,
     )
-    db.session.add(stall)
-    db.session.flush()
     store = db.session.get(Store, history.store_ids[0])
     packed = db.session.scalars(
         sa.select(Publication)

@@ -1,7 +1,5 @@
 """The server-rendered sale screen: one-tap sales, give-aways, donations, subscriptions, undo."""
 
-# ruff: noqa: F811 - pytest fixtures imported from tests.sales_fixtures are redefined as arguments
-
 import uuid
 from datetime import timedelta
 
@@ -10,21 +8,15 @@ import sqlalchemy as sa
 
 from stallapp.contacts.models import Contact
 from stallapp.database import utcnow
-from stallapp.sales import services as sales
+from stallapp.errors import EventClosed, NotAllowed
 from stallapp.sales import till as tills
 from stallapp.sales.models import ClientOperation, PaymentMethod, Sale, SaleKind
+from stallapp.sales.operations import parse_operation
+from stallapp.sales.recording import Seller, may_undo, record_operations, undo_sale
+from stallapp.sales.screen import items_out, money_totals
+from stallapp.stock import corrections
 from stallapp.stock import services as stock
 from stallapp.stock.models import Place, StockMovement
-from tests.sales_fixtures import (  # noqa: F401 - fixtures
-    event,
-    make_event,
-    make_publication,
-    member,
-    organiser,
-    stall,
-    store,
-    uk,
-)
 
 
 def screen_url(event):
@@ -116,7 +108,7 @@ def test_a_free_title_is_given_away_without_money(db, client, login_as, member, 
     tap(client, event, stall["aurora"], type="giveaway", quantity="3")
     sale = db.session.scalar(sa.select(Sale))
     assert (sale.kind, sale.amount, sale.payment_method) == (SaleKind.GIVEAWAY, 0, None)
-    assert sales.items_out(db.session, event) == {Place.SOLD: 0, Place.GIVEN_AWAY: 3}
+    assert items_out(db.session, event) == {Place.SOLD: 0, Place.GIVEN_AWAY: 3}
 
 
 def test_over_selling_is_recorded_with_a_warning(db, client, login_as, member, event, stall):
@@ -205,7 +197,7 @@ def test_a_member_undoes_their_own_tap(db, client, login_as, member, event, stal
         response.headers["Location"]
     ).get_data(as_text=True)
     assert left(db, event, stall["journal"]) == 20
-    assert sales.money_totals(db.session, event) == []
+    assert money_totals(db.session, event) == []
     client.post(f"{screen_url(event)}/sales/{sale.id}/undo")
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Sale)) == 2
     assert (
@@ -222,34 +214,69 @@ def test_undo_rules(db, make_user, uk, member, organiser, event, stall):
     from stallapp.accounts.models import Role
 
     other = make_user(groups={uk: "member"})
-    seller = sales.Seller(member, Role.MEMBER)
-    [result] = sales.record_operations(
+    seller = Seller(member, Role.MEMBER)
+    [result] = record_operations(
         db.session,
         event,
         seller,
         [
-            sales.parse_operation(
+            parse_operation(
                 {"id": str(uuid.uuid4()), "type": "sale", "publication_id": stall["book"].id}, "GBP"
             )
         ],
     )
     sale = db.session.get(Sale, result["sale_id"])
     now = utcnow()
-    assert sales.may_undo(sale, seller, now + timedelta(minutes=14))
-    assert not sales.may_undo(sale, seller, now + timedelta(minutes=16))
-    assert not sales.may_undo(sale, sales.Seller(other, Role.MEMBER), now)
-    assert sales.may_undo(sale, sales.Seller(organiser, Role.ORGANISER), now + timedelta(days=30))
-    with pytest.raises(sales.NotAllowed) as late:
-        sales.undo_sale(db.session, sale, seller, now + timedelta(minutes=16))
+    assert may_undo(sale, seller, now + timedelta(minutes=14))
+    assert not may_undo(sale, seller, now + timedelta(minutes=16))
+    assert not may_undo(sale, Seller(other, Role.MEMBER), now)
+    assert may_undo(sale, Seller(organiser, Role.ORGANISER), now + timedelta(days=30))
+    with pytest.raises(NotAllowed) as late:
+        undo_sale(db.session, sale, seller, now + timedelta(minutes=16))
     assert late.value.code == "undo_too_late"
-    reversal = sales.undo_sale(
-        db.session, sale, sales.Seller(organiser, Role.ORGANISER), now + timedelta(days=2)
+    reversal = undo_sale(
+        db.session, sale, Seller(organiser, Role.ORGANISER), now + timedelta(days=2)
     )
-    with pytest.raises(sales.NotAllowed) as twice:
-        sales.undo_sale(db.session, reversal, sales.Seller(organiser, Role.ORGANISER), now)
+    with pytest.raises(NotAllowed) as twice:
+        undo_sale(db.session, reversal, Seller(organiser, Role.ORGANISER), now)
     assert twice.value.code == "is_reversal"
-    with pytest.raises(stock.AlreadyReversed):
-        sales.undo_sale(db.session, sale, sales.Seller(organiser, Role.ORGANISER), now)
+    with pytest.raises(corrections.AlreadyReversed):
+        undo_sale(db.session, sale, Seller(organiser, Role.ORGANISER), now)
+
+
+def test_an_undo_at_a_closed_event_is_refused_until_it_is_reopened(db, member, event, stall):
+    from stallapp.accounts.models import Role
+
+    seller = Seller(member, Role.MEMBER)
+    operation = {"id": str(uuid.uuid4()), "type": "sale", "publication_id": stall["book"].id}
+    [result] = record_operations(db.session, event, seller, [parse_operation(operation, "GBP")])
+    tills.lock_till(db.session, event).closed_at = utcnow()
+    db.session.commit()
+    sale = db.session.get(Sale, result["sale_id"])
+
+    def written():
+        return (
+            db.session.scalar(sa.select(sa.func.count()).select_from(Sale)),
+            db.session.scalar(sa.select(sa.func.count()).select_from(StockMovement)),
+        )
+
+    before = written()
+    with pytest.raises(EventClosed) as refused:
+        undo_sale(db.session, sale, seller, utcnow())
+    assert refused.value.code == "event_closed"
+    # Nothing was written, not even flushed in the transaction that was refused.
+    assert written() == before
+    db.session.rollback()
+    assert written() == before
+    assert db.session.scalar(sa.select(Sale).where(Sale.reverses_id == sale.id)) is None
+
+    tills.lock_till(db.session, event).closed_at = None  # reopened
+    db.session.commit()
+    reversal = undo_sale(db.session, sale, seller, utcnow())
+    db.session.commit()
+    assert (reversal.reverses_id, reversal.amount) == (sale.id, sale.amount)
+    assert written() == (before[0] + 1, before[1] + 1)
+    assert stock.event_levels(db.session, event)[stall["book"].id] == 5
 
 
 def test_totals_are_per_currency_and_payment_method(db, client, login_as, member, event, stall):
@@ -258,9 +285,7 @@ def test_totals_are_per_currency_and_payment_method(db, client, login_as, member
     tap(client, event, stall["journal"], payment_method="card")
     tap(client, event, stall["book"], currency="EUR")
     tap(client, event, stall["journal"])
-    totals = {
-        (t.currency, t.payment_method): t.amount for t in sales.money_totals(db.session, event)
-    }
+    totals = {(t.currency, t.payment_method): t.amount for t in money_totals(db.session, event)}
     assert totals == {
         ("GBP", PaymentMethod.CASH): 800,
         ("GBP", PaymentMethod.CARD): 400,

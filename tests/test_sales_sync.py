@@ -1,7 +1,5 @@
 """The sync API: batches from phones recorded exactly once, refused whole when malformed."""
 
-# ruff: noqa: F811 - pytest fixtures imported from tests.sales_fixtures are redefined as arguments
-
 import uuid
 
 import pytest
@@ -13,16 +11,6 @@ from stallapp.sales.models import ClientOperation, Sale, SaleKind
 from stallapp.stock import services as stock
 from stallapp.stock.models import StockMovement
 from tests.conftest import PASSWORD
-from tests.sales_fixtures import (  # noqa: F401 - fixtures
-    event,
-    make_event,
-    make_publication,
-    member,
-    organiser,
-    stall,
-    store,
-    uk,
-)
 
 
 def sync_url(event):
@@ -116,11 +104,66 @@ def test_another_member_replaying_an_id_is_a_conflict(
 ):
     login_as(member)
     op = sale_op(stall["journal"])
-    client.post(sync_url(event), json={"operations": [op]})
+    first = client.post(sync_url(event), json={"operations": [op]}).get_json()["results"][0]
+    stored = db.session.scalar(
+        sa.select(ClientOperation).where(ClientOperation.operation_id == op["id"])
+    )
+    kept = (stored.user_id, stored.payload_hash, stored.sale_id, stored.result)
+    before = counts(db)
     other = make_user(groups={uk: "member"})
     second = app.test_client()
     second.post("/login", data={"email": other.email, "password": PASSWORD})
-    assert second.post(sync_url(event), json={"operations": [op]}).status_code == 409
+    fresh = sale_op(stall["book"])
+    response = second.post(sync_url(event), json={"operations": [fresh, op]})
+    assert response.status_code == 409
+    assert response.get_json()["operations"] == [op["id"]]
+    # Nothing of the refused batch is written, not even its operation that did not conflict.
+    assert counts(db) == before
+    assert (
+        db.session.scalar(
+            sa.select(ClientOperation).where(ClientOperation.operation_id == fresh["id"])
+        )
+        is None
+    )
+    db.session.expire_all()
+    stored = db.session.scalar(
+        sa.select(ClientOperation).where(ClientOperation.operation_id == op["id"])
+    )
+    assert (stored.user_id, stored.payload_hash, stored.sale_id, stored.result) == kept
+    assert stored.user_id == member.id and stored.sale_id == first["sale_id"]
+    # The first member still gets their sale's answer back.
+    again = client.post(sync_url(event), json={"operations": [op]}).get_json()["results"][0]
+    assert again == {**first, "replayed": True}
+
+
+#: Statements of one sale synced at a stall already selling: the login (session, user), the
+#: group and membership, the event with the till's currency, the title with its prices; under
+#: the till's lock: the lock, the replays and copies left, the sale, its line, its movement and
+#: its operation id; after the commit, the answer's copies left and totals.
+SYNC_ONE_SALE_STATEMENTS = 12
+#: The same sale from the screen's form: no answer to read after the commit (a redirect).
+FORM_ONE_SALE_STATEMENTS = 10
+
+
+def test_one_sale_costs_a_fixed_number_of_statements(
+    db, client, login_as, member, event, stall, count_statements
+):
+    login_as(member)
+    journal_id, url = stall["journal"].id, sync_url(event)
+    form_url = f"/groups/uk/sell/{event.id}/record"
+    client.post(url, json={"operations": [sale_op(stall["journal"])]})
+    operation = {"id": str(uuid.uuid4()), "type": "sale", "publication_id": journal_id}
+    with count_statements() as counter:
+        response = client.post(url, json={"operations": [operation]})
+    assert response.status_code == 200
+    assert response.get_json()["results"][0]["left"] == 18
+    assert counter.count == SYNC_ONE_SALE_STATEMENTS, counter.statements
+    form = {"operation_id": str(uuid.uuid4()), "type": "sale", "publication_id": journal_id}
+    with count_statements() as counter:
+        response = client.post(form_url, data=form)
+    assert response.status_code == 302
+    assert counter.count == FORM_ONE_SALE_STATEMENTS, counter.statements
+    assert counts(db)[0] == 3
 
 
 @pytest.mark.parametrize(

@@ -1,25 +1,14 @@
 """Organisers' catalogue, stores and packing pages, and the public catalogue page."""
 
-# ruff: noqa: F811 - pytest fixtures imported from tests.sales_fixtures are redefined as arguments
-
 import re
 
 import pytest
 import sqlalchemy as sa
 
+from stallapp.stock import public_settings
 from stallapp.stock import services as stock
 from stallapp.stock.forms import parse_prices
 from stallapp.stock.models import Publication, PublicationKind, StockMovement
-from tests.sales_fixtures import (  # noqa: F401 - fixtures
-    event,
-    make_event,
-    make_publication,
-    member,
-    organiser,
-    stall,
-    store,
-    uk,
-)
 
 NEW = "/groups/uk/stock/publications/new"
 
@@ -274,7 +263,7 @@ def test_the_public_catalogue_page(db, client, make_group, make_publication, uk)
     stock.save_subscription_offer(
         db.session, uk, name="Joint subscription", description="", prices={"GBP": 1500, "EUR": 2400}
     )
-    stock.save_how_to_order(db.session, uk, "Email us for our bank details.")
+    public_settings.save_how_to_order(db.session, uk, "Email us for our bank details.")
     db.session.commit()
     response = client.get("/g/uk/publications")
     assert response.status_code == 200

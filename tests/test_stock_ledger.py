@@ -1,23 +1,12 @@
 """The stock ledger: movements, levels as SQL sums, reversals, counts, packing; append-only."""
 
-# ruff: noqa: F811 - pytest fixtures imported from tests.sales_fixtures are redefined as arguments
-
 import pytest
 import sqlalchemy as sa
 
 from stallapp.errors import NotAllowed, ValidationFailed
+from stallapp.stock import corrections
 from stallapp.stock import services as stock
 from stallapp.stock.models import Place, StockMovement
-from tests.sales_fixtures import (  # noqa: F401 - fixtures
-    event,
-    make_event,
-    make_publication,
-    member,
-    organiser,
-    stall,
-    store,
-    uk,
-)
 
 
 @pytest.fixture
@@ -59,15 +48,15 @@ def test_levels_take_one_query_whatever_the_data(
 def test_a_reversal_undoes_a_movement_once(db, uk, organiser, store, journal):
     received = stock.receive(db.session, store, journal, 50, organiser, "typo: was 5")
     db.session.commit()
-    reversal = stock.reverse_movement(db.session, received, organiser)
+    reversal = corrections.reverse_movement(db.session, received, organiser)
     db.session.commit()
     assert reversal.reverses_id == received.id
     assert (reversal.from_place, reversal.to_place) == (Place.STORE, Place.OUTSIDE)
     assert stock.store_level(db.session, store, journal) == 0
-    with pytest.raises(stock.AlreadyReversed):
-        stock.reverse_movement(db.session, received, organiser)
+    with pytest.raises(corrections.AlreadyReversed):
+        corrections.reverse_movement(db.session, received, organiser)
     with pytest.raises(NotAllowed) as refused:
-        stock.reverse_movement(db.session, reversal, organiser)
+        corrections.reverse_movement(db.session, reversal, organiser)
     assert refused.value.code == "is_reversal"
     db.session.rollback()
     assert stock.store_level(db.session, store, journal) == 0
@@ -76,15 +65,15 @@ def test_a_reversal_undoes_a_movement_once(db, uk, organiser, store, journal):
 
 def test_a_count_books_the_difference_with_its_reason(db, uk, organiser, store, journal):
     stock.receive(db.session, store, journal, 20, organiser, "")
-    short = stock.record_count(db.session, store, journal, 17, organiser, "yearly count")
+    short = corrections.record_count(db.session, store, journal, 17, organiser, "yearly count")
     assert (short.quantity, short.from_place, short.to_place) == (3, Place.STORE, Place.ADJUSTMENT)
     assert "yearly count" in short.note
-    extra = stock.record_count(db.session, store, journal, 19, organiser, "found a box")
+    extra = corrections.record_count(db.session, store, journal, 19, organiser, "found a box")
     assert (extra.quantity, extra.from_place, extra.to_place) == (2, Place.ADJUSTMENT, Place.STORE)
-    assert stock.record_count(db.session, store, journal, 19, organiser, "again") is None
+    assert corrections.record_count(db.session, store, journal, 19, organiser, "again") is None
     assert stock.store_level(db.session, store, journal) == 19
     with pytest.raises(ValidationFailed):
-        stock.record_count(db.session, store, journal, -1, organiser, "")
+        corrections.record_count(db.session, store, journal, -1, organiser, "")
 
 
 @pytest.mark.parametrize("quantity", [0, -3, 1.5, True, "2", 10**9])
@@ -138,17 +127,18 @@ def test_no_service_ever_updates_or_deletes_a_movement(
 ):
     """Run every ledger-writing path, watching the SQL: stock_movement only ever gets INSERTs."""
     from stallapp.accounts.models import Role
-    from stallapp.sales import services as sales
+    from stallapp.sales import operations as sale_operations
+    from stallapp.sales import recording as sale_recording
 
     with count_statements() as counter:
         lockup = stock.create_store(db.session, uk, "Lock-up")
         moved = stock.move_between_stores(db.session, store, lockup, stall["book"], 2, organiser)
         stock.write_off(db.session, lockup, stall["book"], 1, organiser, "torn")
-        stock.record_count(db.session, store, stall["book"], 10, organiser, "count")
-        stock.reverse_movement(db.session, moved, organiser)
-        seller = sales.Seller(member, Role.MEMBER)
+        corrections.record_count(db.session, store, stall["book"], 10, organiser, "count")
+        corrections.reverse_movement(db.session, moved, organiser)
+        seller = sale_recording.Seller(member, Role.MEMBER)
         ops = [
-            sales.parse_operation(
+            sale_operations.parse_operation(
                 {"id": sales_id, "type": "sale", "publication_id": stall["journal"].id}, "GBP"
             )
             for sales_id in (
@@ -156,12 +146,12 @@ def test_no_service_ever_updates_or_deletes_a_movement(
                 "0c5e3d52-4ad3-4b55-9a53-2bb0cfa1a002",
             )
         ]
-        sales.record_operations(db.session, event, seller, ops)
-        undo = sales.parse_operation(
+        sale_recording.record_operations(db.session, event, seller, ops)
+        undo = sale_operations.parse_operation(
             {"id": "0c5e3d52-4ad3-4b55-9a53-2bb0cfa1a003", "type": "undo", "target": ops[0].id},
             "GBP",
         )
-        [result] = sales.record_operations(db.session, event, seller, [undo])
+        [result] = sale_recording.record_operations(db.session, event, seller, [undo])
         assert result["status"] == "done"
         stock.return_from_event(db.session, event, store, organiser)
         db.session.commit()

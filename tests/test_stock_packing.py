@@ -1,26 +1,16 @@
 """Stock that cannot silently go negative, and titles named with their issue everywhere."""
 
-# ruff: noqa: F811 - pytest fixtures imported from tests.sales_fixtures are redefined as arguments
-
 import uuid
 
 import pytest
 import sqlalchemy as sa
 
-from stallapp.errors import NotAllowed
+from stallapp.database import utcnow
+from stallapp.errors import EventClosed, NotAllowed
+from stallapp.sales import till
 from stallapp.sales.models import ClientOperation, Sale
 from stallapp.stock import services as stock
-from stallapp.stock.models import StockMovement
-from tests.sales_fixtures import (  # noqa: F401 - fixtures
-    event,
-    make_event,
-    make_publication,
-    member,
-    organiser,
-    stall,
-    store,
-    uk,
-)
+from stallapp.stock.models import Publication, StockMovement
 
 
 @pytest.fixture
@@ -134,3 +124,91 @@ def test_sales_name_the_title_with_its_issue(
     assert "Sold 1 × Revolutionary Perspectives No. 24 for £4.00" in page
     recent = page.split('id="recent"', 1)[1]
     assert "1 × Revolutionary Perspectives No. 24" in recent
+
+
+def close_out(db, event, closed: bool = True) -> None:
+    """Close the event's till out, or reopen it: what the close-out and its reopening do to it."""
+    till.lock_till(db.session, event).closed_at = utcnow() if closed else None
+    db.session.commit()
+
+
+def test_no_packing_for_or_returning_from_a_closed_out_event(db, store, event, organiser, issue):
+    stock.receive(db.session, store, issue, 10, organiser, "")
+    stock.pack_for_event(db.session, store, event, {issue: 4}, organiser)
+    db.session.commit()
+    close_out(db, event)
+    before = movements(db)
+    with pytest.raises(EventClosed):
+        stock.pack_for_event(db.session, store, event, {issue: 2}, organiser)
+    db.session.rollback()
+    with pytest.raises(EventClosed):
+        stock.return_from_event(db.session, event, store, organiser)
+    db.session.rollback()
+    assert movements(db) == before
+    assert stock.event_levels(db.session, event) == {issue.id: 4}
+
+    close_out(db, event, closed=False)
+    stock.pack_for_event(db.session, store, event, {issue: 2}, organiser)
+    [returned] = stock.return_from_event(db.session, event, store, organiser)
+    db.session.commit()
+    assert returned.quantity == 6
+    assert stock.store_level(db.session, store, issue) == 10
+
+
+def test_the_pack_page_refuses_a_closed_out_event_and_says_why(
+    db, client, login_as, store, event, organiser, issue
+):
+    stock.receive(db.session, store, issue, 10, organiser, "")
+    stock.pack_for_event(db.session, store, event, {issue: 4}, organiser)
+    db.session.commit()
+    close_out(db, event)
+    before = movements(db)
+    login_as(organiser)
+    url = f"/groups/uk/stock/events/{event.id}"
+    refused = client.post(f"{url}/pack", data={"store_id": store.id, f"quantity-{issue.id}": "2"})
+    assert refused.status_code == 400
+    assert "This event is closed out" in refused.get_data(as_text=True)
+    back = client.post(f"{url}/return", data={"return-store_id": store.id}, follow_redirects=True)
+    assert "This event is closed out" in back.get_data(as_text=True)
+    assert movements(db) == before
+
+
+@pytest.mark.parametrize("quantity", ["two", "-3", "2.5", "100001", "１２"])
+def test_a_bad_quantity_on_the_pack_form_is_shown_and_packs_nothing(
+    db, client, login_as, store, event, organiser, issue, quantity
+):
+    stock.receive(db.session, store, issue, 10, organiser, "")
+    db.session.commit()
+    before = movements(db)
+    login_as(organiser)
+    other = db.session.scalar(
+        sa.select(Publication).where(
+            Publication.id != issue.id, Publication.group_id == issue.group_id
+        )
+    )
+    response = client.post(
+        f"/groups/uk/stock/events/{event.id}/pack",
+        data={
+            "store_id": store.id,
+            f"quantity-{issue.id}": quantity,
+            f"quantity-{other.id}": "3",
+        },
+    )
+    assert response.status_code == 400
+    page = response.get_data(as_text=True)
+    assert f'id="quantity-{issue.id}-error">Enter a whole number, 0 or more.' in page
+    assert f'value="{quantity}"' in page, "the form keeps what was typed"
+    assert movements(db) == before
+
+
+def test_the_pack_form_wants_a_store_of_the_group(
+    db, client, login_as, store, event, organiser, issue
+):
+    login_as(organiser)
+    response = client.post(
+        f"/groups/uk/stock/events/{event.id}/pack",
+        data={"store_id": "999999", f"quantity-{issue.id}": "1"},
+    )
+    assert response.status_code == 400
+    assert "Choose the store the copies come from." in response.get_data(as_text=True)
+    assert movements(db) == 0

@@ -20,13 +20,12 @@ from stallapp.contacts.models import Contact
 from stallapp.database import utcnow
 from stallapp.qr import services as qr
 from stallapp.qr.models import QrCode
-from stallapp.rota import services as rota
+from stallapp.rota import shifts as rota
 from stallapp.rota.models import Assignment, ShiftRole
 from stallapp.urls import DEVELOPMENT_BASE_URL, absolute_url
+from tests.builders import add_event, add_meeting, event_row
 from tests.conftest import FreshContextClient, base_test_config, link_in, path_of
-from tests.events_builders import add_event, add_meeting
-from tests.rota_helpers import create_event
-from tests.test_qr_codes import decode_png
+from tests.qr_reader import decode_png
 
 PUBLIC = "http://stalls.example.org"
 PUBLIC_HOST = "stalls.example.org"
@@ -377,7 +376,7 @@ class TestLinksIgnoreTheRequestHost:
     def test_rota_assignment_changes_message_and_cancellation(
         self, client, login_as, people, uk, db, mail
     ):
-        bookfair = create_event(db.session, uk, title="Bookfair")
+        bookfair = event_row(db.session, uk, title="Bookfair")
         shift = self._shift(db, bookfair)
         login_as(people["organiser"])
         client.post(f"/groups/uk/rota/shifts/{shift.id}/assign", data={"user_id": people["max"].id})
@@ -413,11 +412,9 @@ class TestLinksIgnoreTheRequestHost:
     def test_rota_cover_asked_taken_and_late_withdrawal(
         self, client, login_as, people, uk, db, mail
     ):
-        shift = self._shift(db, create_event(db.session, uk, title="Bookfair"))
+        shift = self._shift(db, event_row(db.session, uk, title="Bookfair"))
         place = rota.sign_up(db.session, shift, people["max"])
-        soon = create_event(
-            db.session, uk, title="Tonight", starts_at=utcnow() + timedelta(hours=5)
-        )
+        soon = event_row(db.session, uk, title="Tonight", starts_at=utcnow() + timedelta(hours=5))
         late = rota.sign_up(db.session, self._shift(db, soon), people["max"])
         db.session.commit()
         login_as(people["max"])
@@ -440,7 +437,7 @@ class TestLinksIgnoreTheRequestHost:
         assert_mail_links_public(mail)
 
     def test_reminders_and_shortages_from_the_command(self, runner, people, uk, db, mail):
-        tomorrow = create_event(
+        tomorrow = event_row(
             db.session, uk, title="Tomorrow", starts_at=utcnow() + timedelta(hours=30)
         )
         rota.sign_up(db.session, self._shift(db, tomorrow, needed=2), people["max"])
@@ -482,7 +479,7 @@ class TestLinksIgnoreTheRequestHost:
     def test_personal_rota_calendar_feed(self, client, login_as, people, uk, db):
         rota.sign_up(
             db.session,
-            self._shift(db, create_event(db.session, uk, title="Bookfair")),
+            self._shift(db, event_row(db.session, uk, title="Bookfair")),
             people["max"],
         )
         db.session.commit()

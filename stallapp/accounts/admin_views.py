@@ -87,10 +87,12 @@ def toggle_user(user_id: int):
     user = db.session.get(User, user_id) or abort(404)
     form = EmptyForm()
     if form.validate_on_submit():
-        if user.id == current_user.id:
-            flash(_("You cannot disable your own account."), "error")
+        try:
+            services.set_user_enabled(db.session, user, not user.is_enabled, by=current_user)
+        except StallError as error:
+            db.session.rollback()
+            flash(error.message, "error")
         else:
-            services.set_user_enabled(db.session, user, not user.is_enabled)
             db.session.commit()
             if user.is_enabled:
                 flash(_("%(name)s can log in again.", name=user.name), "success")

@@ -155,13 +155,18 @@ def start_login_session(session: Session, user: User, *, remember: bool) -> str:
 
 def user_for_login_token(session: Session, token: str) -> User | None:
     """Return the user of a live login session, or None when it ended, expired or is unknown."""
-    login = session.scalar(
-        sa.select(LoginSession).where(LoginSession.token_hash == hash_token(token))
+    # One statement on every signed-in request: the live session and its enabled user together.
+    user = session.scalar(
+        sa.select(User)
+        .join(LoginSession, LoginSession.user_id == User.id)
+        .where(
+            LoginSession.token_hash == hash_token(token),
+            LoginSession.revoked_at.is_(None),
+            LoginSession.expires_at > utcnow(),
+            User.is_enabled.is_(True),
+        )
     )
-    if login is None or login.revoked_at is not None or login.expires_at <= utcnow():
-        return None
-    user = session.get(User, login.user_id)
-    if user is None or not user.is_enabled:
+    if user is None:
         return None
     user.login_token = token
     return user
@@ -201,8 +206,18 @@ def change_password(session: Session, user: User, current_password: str, new_pas
     end_password_resets(session, user)
 
 
-def set_user_enabled(session: Session, user: User, enabled: bool) -> None:
-    """Enable or disable an account; disabling ends all its login sessions and reset links."""
+def set_user_enabled(
+    session: Session, user: User, enabled: bool, *, by: User | None = None
+) -> None:
+    """Enable or disable an account; disabling ends all its login sessions and reset links.
+
+    ``by`` is the admin acting (None for a command): nobody disables their own account, which
+    could leave the site with no admin able to log in.
+
+    :raises NotAllowed: code ``disable_yourself`` when ``by`` disables their own account.
+    """
+    if not enabled and by is not None and by.id == user.id:
+        raise NotAllowed(_("You cannot disable your own account."), "disable_yourself")
     user.is_enabled = enabled
     if not enabled:
         end_all_login_sessions(session, user)
@@ -359,6 +374,12 @@ def membership_of(session: Session, user: User, group: Group) -> Membership | No
     return session.scalar(
         sa.select(Membership).where(Membership.user_id == user.id, Membership.group_id == group.id)
     )
+
+
+def organises(session: Session, user: User, group: Group) -> bool:
+    """Tell whether ``user`` is an organiser of ``group``."""
+    membership = membership_of(session, user, group)
+    return membership is not None and membership.role == Role.ORGANISER
 
 
 def groups_of(session: Session, user: User) -> list[tuple[Group, Role]]:

@@ -13,9 +13,8 @@ from stallapp.contacts.models import Contact, ContactMessage, MessageStatus
 from stallapp.database import utcnow
 from stallapp.events.hub import RotaSummary, rota_summary
 from stallapp.events.models import Event, EventKind, EventStatus
-from stallapp.reports.models import EventCloseOut
 from stallapp.rota.models import Assignment, Shift
-from stallapp.sales.models import Sale
+from stallapp.sales.models import EventTill, Sale
 from stallapp.stock import services as stock
 from stallapp.stock.models import Publication, StockMovement
 from stallapp.times import local_to_utc, utc_to_local
@@ -122,8 +121,8 @@ def waiting_for_close_out(session: Session, group: Group, now: datetime) -> list
     """Return the group's started events that took stock or money and are not closed out."""
     had_stock = sa.select(StockMovement.id).where(StockMovement.to_event_id == Event.id)
     had_sales = sa.select(Sale.id).where(Sale.event_id == Event.id)
-    closed = sa.select(EventCloseOut.id).where(
-        EventCloseOut.event_id == Event.id, EventCloseOut.reopened_at.is_(None)
+    closed = sa.select(EventTill.id).where(
+        EventTill.event_id == Event.id, EventTill.closed_at.is_not(None)
     )
     return list(
         session.scalars(

@@ -6,8 +6,6 @@ Every function takes the SQLAlchemy session, flushes rather than commits, and ra
 """
 
 import calendar
-import csv
-import io
 from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
 
@@ -30,8 +28,7 @@ from stallapp.database import utcnow
 from stallapp.errors import InvalidToken, ValidationFailed
 from stallapp.events.models import Event, Registration
 from stallapp.outbox.services import forget_address
-from stallapp.qr.models import QrCode
-from stallapp.qr.services import scanned_qr_code_id
+from stallapp.qr.services import own_code_id
 from stallapp.text import normalise_email
 from stallapp.times import utc_to_local
 from stallapp.tokens import hash_token, new_token
@@ -49,16 +46,6 @@ DUPLICATE_MESSAGE_WINDOW = timedelta(minutes=10)
 MAX_RETENTION_MONTHS = 120
 
 
-def _scanned_code_of(session: Session, group: Group) -> int | None:
-    """Return the QR code this visitor scanned to get here, if it is one of ``group``'s."""
-    scanned = scanned_qr_code_id()
-    if scanned is None:
-        return None
-    return session.scalar(
-        sa.select(QrCode.id).where(QrCode.id == scanned, QrCode.group_id == group.id)
-    )
-
-
 def record_contact(
     session: Session,
     group: Group,
@@ -71,10 +58,10 @@ def record_contact(
     """Return the group's contact for ``email``, creating it on first sight.
 
     A known contact gets its activity time refreshed (and a name if it had none); where it came
-    from is kept from its first appearance: ``source_qr_code_id``, or else the group's QR code
-    this visitor scanned (remembered by the scan redirect). Two requests at once for the same
-    address meet the ``(group_id, email)`` unique constraint, so the loser re-reads the winner's
-    row.
+    from is kept from its first appearance: ``source_qr_code_id`` is the QR code the person
+    scanned to get to a public form (the view reads it from their session), kept when it is one
+    of the group's. Two requests at once for the same address meet the ``(group_id, email)``
+    unique constraint, so the loser re-reads the winner's row.
     """
     address = normalise_email(email)
     now = utcnow()
@@ -82,8 +69,7 @@ def record_contact(
         sa.select(Contact).where(Contact.group_id == group.id, Contact.email == address)
     )
     if existing is None:
-        if source_qr_code_id is None:
-            source_qr_code_id = _scanned_code_of(session, group)
+        source_qr_code_id = own_code_id(session, group, source_qr_code_id)
         try:
             with session.begin_nested():
                 existing = Contact(
@@ -449,36 +435,34 @@ def mailing_list(session: Session, group: Group) -> list[Contact]:
     )
 
 
-def _spreadsheet_safe(value: str) -> str:
-    """Keep a spreadsheet from running what the public typed as a formula."""
-    if value and value[0] in "=+-@\t\r":
-        return "'" + value
-    return value
+#: The mailing list's CSV columns: stable names, the same in every language.
+MAILING_LIST_HEADER = (
+    "name",
+    "email",
+    "city",
+    "interests",
+    "consented_at",
+    "consent_wording",
+)
 
 
-def mailing_list_csv(session: Session, group: Group) -> str:
-    """Return the group's mailing list as CSV: a header row, then one row per subscriber.
-
-    Times are in the group's zone with their UTC offset.
-    """
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(
-        [_("Name"), _("Email"), _("City"), _("Interests"), _("Consented at"), _("Consent wording")]
-    )
-    for contact in mailing_list(session, group):
-        consented = utc_to_local(contact.mailing_consent_at, group.timezone)
-        writer.writerow(
-            [
-                _spreadsheet_safe(contact.name),
-                _spreadsheet_safe(contact.email),
-                _spreadsheet_safe(contact.city),
-                _spreadsheet_safe(contact.interests),
-                consented.isoformat(timespec="seconds"),
-                _spreadsheet_safe(contact.mailing_consent_text),
-            ]
+def mailing_list_export(
+    session: Session, group: Group
+) -> tuple[tuple[str, ...], list[tuple[object, ...]]]:
+    """Return the header and one row per subscriber of the group's mailing list, for
+    :func:`stallapp.csv_export.csv_response`; consent times are in the group's zone."""
+    rows = [
+        (
+            contact.name,
+            contact.email,
+            contact.city,
+            contact.interests,
+            utc_to_local(contact.mailing_consent_at, group.timezone),
+            contact.mailing_consent_text,
         )
-    return buffer.getvalue()
+        for contact in mailing_list(session, group)
+    ]
+    return MAILING_LIST_HEADER, rows
 
 
 # Forgetting

@@ -1,13 +1,14 @@
 """The organisers' side of contacts: who the group knows, the inbox, the mailing-list export
 and how long personal data is kept."""
 
-from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
 from stallapp.accounts.models import Group
 from stallapp.contacts import services
 from stallapp.contacts.forms import RetentionForm
 from stallapp.contacts.models import ContactMessage, MessageStatus
+from stallapp.csv_export import csv_response
 from stallapp.database import writes
 from stallapp.errors import StallError
 from stallapp.extensions import db
@@ -98,15 +99,8 @@ def mark_unread(group: Group, message_id: int):
 @organiser_required
 def export(group: Group):
     """Download the contacts who confirmed they want mailings, as CSV."""
-    body = services.mailing_list_csv(db.session, group)
-    # The byte-order mark lets spreadsheet programs read accented names as UTF-8.
-    return Response(
-        "\ufeff" + body,
-        mimetype="text/csv",
-        headers={
-            "Content-Disposition": f'attachment; filename="{group.slug}-mailing-list.csv"',
-        },
-    )
+    header, rows = services.mailing_list_export(db.session, group)
+    return csv_response(f"{group.slug}-mailing-list.csv", header, rows)
 
 
 @bp.route("/retention", methods=["GET", "POST"])

@@ -1,13 +1,12 @@
 """How an event's time and place read on a page, an email or a calendar, in its own time zone."""
 
-from datetime import datetime
 from urllib.parse import urlencode
-from zoneinfo import ZoneInfo
 
-from babel.dates import format_date, format_time, get_timezone_name
+from babel.dates import format_date
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 
+from stallapp.display import time_span
 from stallapp.events.models import Event, EventKind, EventStatus, RegistrationStatus
 from stallapp.times import utc_to_local
 
@@ -35,27 +34,6 @@ REGISTRATION_STATUS_LABELS = {
 }
 
 
-def time_span(
-    starts_at: datetime,
-    ends_at: datetime,
-    zone_name: str,
-    *,
-    day_format: str = "full",
-    end_day_format: str = "full",
-) -> str:
-    """Say when something runs, in ``zone_name``: "Saturday, 19 October 2024, 10:00–17:00"; the
-    end's day is named only when it differs from the start's."""
-    locale = get_locale()
-    start = utc_to_local(starts_at, zone_name)
-    end = utc_to_local(ends_at, zone_name)
-    day = format_date(start, day_format, locale=locale)
-    start_time = format_time(start, "short", locale=locale)
-    end_time = format_time(end, "short", locale=locale)
-    if start.date() == end.date():
-        return f"{day}, {start_time}–{end_time}"
-    return f"{day}, {start_time} – {format_date(end, end_day_format, locale=locale)}, {end_time}"
-
-
 def event_when(event: Event) -> str:
     """Say when an event is, in its own zone: "Saturday, 19 October 2024, 10:00–17:00"."""
     return time_span(event.starts_at, event.ends_at, event.timezone)
@@ -64,21 +42,6 @@ def event_when(event: Event) -> str:
 def event_day(event: Event) -> str:
     """Return the event's local start day, short: "19 Oct 2024"."""
     return format_date(utc_to_local(event.starts_at, event.timezone), "medium", locale=get_locale())
-
-
-def local_time(instant: datetime, zone_name: str) -> str:
-    """Return the time of day of a UTC instant in ``zone_name``: "10:42"."""
-    return format_time(utc_to_local(instant, zone_name), "short", locale=get_locale())
-
-
-def zone_label(zone_name: str, at: datetime | None = None) -> str:
-    """Name a time zone the way people say it, as it is in force at the UTC instant ``at``:
-    "Greenwich Mean Time" in January, "British Summer Time" in July, "heure normale de l’Est"
-    for Montreal in winter. Without ``at``, the zone's name for all seasons ("Eastern Time")."""
-    zone = ZoneInfo(zone_name)
-    if at is None:
-        return get_timezone_name(zone, "long", zone_variant="generic", locale=get_locale())
-    return get_timezone_name(utc_to_local(at, zone_name), "long", locale=get_locale())
 
 
 def event_place(event: Event) -> str:
@@ -131,19 +94,3 @@ def osm_search_url(event: Event) -> str:
             "" if event.kind == EventKind.ONLINE_MEETING or event.online_url else event.venue_name
         )
     return f"{OPENSTREETMAP_SEARCH}?{urlencode({'query': query})}" if query else ""
-
-
-def register_template_helpers(app) -> None:
-    """Make the event filters and labels available to every template."""
-    app.jinja_env.filters["event_when"] = event_when
-    app.jinja_env.filters["event_day"] = event_day
-    app.jinja_env.filters["event_place"] = event_place
-    app.jinja_env.filters["published_online_url"] = published_online_url
-    app.jinja_env.filters["online_note"] = online_note
-    app.jinja_env.tests["online_event"] = is_online
-    app.jinja_env.filters["zone_label"] = zone_label
-    app.jinja_env.filters["local_time"] = local_time
-    app.jinja_env.globals["osm_search_url"] = osm_search_url
-    app.jinja_env.globals["event_kind_labels"] = KIND_LABELS
-    app.jinja_env.globals["event_status_labels"] = STATUS_LABELS
-    app.jinja_env.globals["registration_status_labels"] = REGISTRATION_STATUS_LABELS

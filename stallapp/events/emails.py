@@ -50,7 +50,7 @@ def send_registration_email(
             registration.email,
             subject,
             render_template(
-                "events/email/registration.txt",
+                "email/event_registration.txt",
                 registration=registration,
                 event=event,
                 waiting_position=waiting_position,
@@ -71,7 +71,7 @@ def send_place_offers(offers: list[PlaceOffer]) -> None:
                 registration.email,
                 _("A place is free for you: %(title)s", title=event.title),
                 render_template(
-                    "events/email/place_offer.txt",
+                    "email/event_place_offer.txt",
                     registration=registration,
                     event=event,
                     **_links(event, offer.cancel_token),
@@ -90,7 +90,7 @@ def send_event_cancelled(event: Event, registrations: list[Registration]) -> Non
                 registration.email,
                 subject,
                 render_template(
-                    "events/email/event_cancelled.txt",
+                    "email/event_cancelled.txt",
                     registration=registration,
                     event=event,
                     **_links(event, None),

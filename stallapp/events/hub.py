@@ -16,7 +16,7 @@ from stallapp.accounts.models import User
 from stallapp.database import utcnow
 from stallapp.events.models import Event, EventKind, EventStatus, Registration
 from stallapp.qr.models import QrCode
-from stallapp.rota import services as rota
+from stallapp.rota import lists as rota
 from stallapp.rota.models import Shift
 from stallapp.sales import till
 from stallapp.stock import services as stock

@@ -6,8 +6,6 @@ the event's row locked (``SELECT ... FOR UPDATE``), so two people going for the 
 cannot both get it.
 """
 
-import csv
-import io
 import secrets
 from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
@@ -29,6 +27,7 @@ from stallapp.events.models import (
     Registration,
     RegistrationStatus,
 )
+from stallapp.qr.services import own_code_id
 from stallapp.text import normalise_email
 from stallapp.times import (
     EARLIEST_DAY,
@@ -535,6 +534,7 @@ def register(
     if not registration_open(event):
         raise RegistrationClosed(_("Registration for this event is closed."))
     address = normalise_email(email)
+    source_qr_code_id = own_code_id(session, event.group, source_qr_code_id)
     contact = record_contact(
         session,
         event.group,
@@ -701,49 +701,45 @@ def set_checked_in(session: Session, registration: Registration, checked_in: boo
     session.flush()
 
 
-#: Leading characters that make a spreadsheet treat a cell as a formula.
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+#: The registrations export's columns: stable names, the same in every language.
+REGISTRATION_COLUMNS = (
+    "status",
+    "name",
+    "email",
+    "note",
+    "registered_at",
+    "checked_in_at",
+    "cancelled_at",
+    "consent",
+)
 
 
-def _cell(value: str) -> str:
-    """Keep text typed by the public from running as a spreadsheet formula."""
-    return "'" + value if value.startswith(FORMULA_STARTS) else value
+def registrations_table(
+    session: Session, event: Event
+) -> tuple[tuple[str, ...], list[tuple[object, ...]]]:
+    """Return the event's registrations as a header and rows, oldest first, for a CSV export.
 
+    Times are aware datetimes in the event's zone (None when not set); the writer in
+    :mod:`stallapp.csv_export` formats them and guards text a spreadsheet would run as a formula.
+    """
 
-def registrations_csv(session: Session, event: Event) -> str:
-    """Return the event's registrations as CSV text with a header row (times in its zone)."""
+    def local(instant: datetime | None) -> datetime | None:
+        return None if instant is None else utc_to_local(instant, event.timezone)
 
-    def local(instant: datetime | None) -> str:
-        return "" if instant is None else f"{utc_to_local(instant, event.timezone):%Y-%m-%d %H:%M}"
-
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(
-        [
-            _("Status"),
-            _("Name"),
-            _("Email"),
-            _("Note"),
-            _("Registered at"),
-            _("Checked in at"),
-            _("Cancelled at"),
-            _("Consent"),
-        ]
-    )
-    rows = session.scalars(
+    registrations = session.scalars(
         sa.select(Registration).where(Registration.event_id == event.id).order_by(Registration.id)
     )
-    for row in rows:
-        writer.writerow(
-            [
-                row.status.value,
-                _cell(row.name),
-                _cell(row.email),
-                _cell(row.note),
-                local(row.created_at),
-                local(row.checked_in_at),
-                local(row.cancelled_at),
-                _cell(row.consent_text),
-            ]
+    rows = [
+        (
+            row.status.value,
+            row.name,
+            row.email,
+            row.note,
+            local(row.created_at),
+            local(row.checked_in_at),
+            local(row.cancelled_at),
+            row.consent_text,
         )
-    return buffer.getvalue()
+        for row in registrations
+    ]
+    return REGISTRATION_COLUMNS, rows

@@ -3,11 +3,12 @@
 import logging
 from dataclasses import asdict
 
-from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
 from stallapp.accounts.models import Group
+from stallapp.csv_export import csv_response
 from stallapp.errors import StallError
 from stallapp.events import services
 from stallapp.events.emails import send_event_cancelled, send_place_offers
@@ -261,9 +262,5 @@ def check_in(group: Group, event_id: int, registration_id: int):
 def registrations_csv(group: Group, event_id: int):
     """Download the event's registrations as CSV."""
     event = get_in_group_or_404(Event, event_id, group)
-    response = Response(
-        services.registrations_csv(db.session, event), mimetype="text/csv; charset=utf-8"
-    )
-    filename = f"registrations-{group.slug}-{event.public_code}.csv"
-    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
-    return response
+    header, rows = services.registrations_table(db.session, event)
+    return csv_response(f"registrations-{group.slug}-{event.public_code}.csv", header, rows)

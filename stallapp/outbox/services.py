@@ -248,7 +248,9 @@ def claim(session: Session, settings: DeliverySettings, now: datetime, limit: in
         )
 
     messages = lock(~bulk, limit)
-    messages += lock(bulk, min(limit - len(messages), _bulk_budget(session, now, settings)))
+    room = limit - len(messages)
+    if room > 0:
+        messages += lock(bulk, min(room, _bulk_budget(session, now, settings)))
     claimed = Claimed(messages)
     for message in messages:
         if message.status == OutgoingStatus.SENDING:
@@ -401,16 +403,18 @@ class OutboxCounts:
 
 def counts(session: Session) -> OutboxCounts:
     """Count the outbox's messages by status; ``retrying``: pending after a failed attempt."""
-    by_status = dict(
-        session.execute(
-            sa.select(OutgoingMessage.status, sa.func.count()).group_by(OutgoingMessage.status)
-        ).all()
+    retried = sa.and_(
+        OutgoingMessage.status == OutgoingStatus.PENDING, OutgoingMessage.last_error != ""
     )
-    retrying = session.scalar(
-        sa.select(sa.func.count())
-        .select_from(OutgoingMessage)
-        .where(OutgoingMessage.status == OutgoingStatus.PENDING, OutgoingMessage.last_error != "")
-    )
+    rows = session.execute(
+        sa.select(
+            OutgoingMessage.status,
+            sa.func.count(),
+            sa.func.count().filter(retried),
+        ).group_by(OutgoingMessage.status)
+    ).all()
+    by_status = {status: count for status, count, _retrying in rows}
+    retrying = sum(retrying for _status, _count, retrying in rows)
     return OutboxCounts(
         pending=by_status.get(OutgoingStatus.PENDING, 0),
         sending=by_status.get(OutgoingStatus.SENDING, 0),

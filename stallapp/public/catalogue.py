@@ -4,7 +4,7 @@ from flask import Blueprint, render_template
 
 from stallapp.extensions import db
 from stallapp.permissions import public_group_or_404
-from stallapp.stock import services
+from stallapp.stock import public_settings, services
 
 bp = Blueprint("public_catalogue", __name__)
 
@@ -16,7 +16,7 @@ CACHE_CONTROL = "public, max-age=300"
 def publications(group_slug: str):
     """Show the group's active titles with prices in its currency, subscriptions and ordering."""
     group = public_group_or_404(group_slug)
-    settings = services.catalogue_settings(db.session, group)
+    settings = public_settings.catalogue_settings(db.session, group)
     response = render_template(
         "public/publications.html",
         group=group,

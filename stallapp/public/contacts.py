@@ -18,6 +18,7 @@ from stallapp.extensions import csrf, db, limiter
 from stallapp.forms import EmptyForm
 from stallapp.mail import MailPurpose, send_email
 from stallapp.permissions import public_group_or_404
+from stallapp.qr.visits import scanned_qr_code_id
 from stallapp.security import NO_TOKEN, same_origin_posts
 from stallapp.text import normalise_email
 from stallapp.urls import absolute_url
@@ -78,6 +79,7 @@ def join(group_slug: str):
             city=form.city.data or "",
             interests=form.interests.data or "",
             consent_text=wording,
+            source_qr_code_id=scanned_qr_code_id(),
         )
         if result.confirmation_token:
             send_confirmation_email(group, result.contact, result.confirmation_token)
@@ -130,6 +132,7 @@ def contact(group_slug: str):
             name=form.name.data,
             body=form.message.data,
             consent_text=wording if form.consent.data else None,
+            source_qr_code_id=scanned_qr_code_id(),
         )
         signed_up = received.sign_up
         if signed_up is not None and signed_up.confirmation_token:

@@ -34,7 +34,7 @@ from stallapp.network.feeds import (
 )
 from stallapp.network.services import site_settings
 from stallapp.permissions import public_group_or_404
-from stallapp.qr.services import scanned_qr_code_id
+from stallapp.qr.visits import scanned_qr_code_id
 from stallapp.security import NO_TOKEN, same_origin_posts
 from stallapp.urls import absolute_url
 

@@ -11,8 +11,9 @@ from flask_babel import force_locale
 from flask_babel import gettext as _
 
 from stallapp.accounts.models import Group
+from stallapp.display import zone_label
 from stallapp.events.calendar import calendar_bytes
-from stallapp.events.display import KIND_LABELS, event_when, online_note, zone_label
+from stallapp.events.display import KIND_LABELS, event_when, online_note
 from stallapp.events.models import Event
 from stallapp.events.services import FEED_HISTORY
 from stallapp.extensions import db

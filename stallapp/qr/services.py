@@ -15,7 +15,6 @@ import qrcode
 import qrcode.constants
 import qrcode.image.svg
 import sqlalchemy as sa
-from flask import has_request_context, session, url_for
 from flask_babel import gettext as _
 from sqlalchemy.orm import Session
 
@@ -24,10 +23,6 @@ from stallapp.errors import ValidationFailed
 from stallapp.events.models import Event
 from stallapp.qr.models import QrCode, QrPurpose
 from stallapp.urls import absolute_url
-
-#: Where the scan redirect remembers a code in the visitor's session cookie, so that the sign-up,
-#: message or registration that follows records which printed code brought them.
-SCANNED_QR_CODE_KEY = "scanned_qr_code_id"
 
 #: Four modules of white around the code, as the QR specification asks.
 QUIET_ZONE = 4
@@ -57,6 +52,16 @@ def create_qr_code(
     return code
 
 
+def own_code_id(session: Session, group: Group, qr_code_id: int | None) -> int | None:
+    """Return ``qr_code_id`` if it is one of ``group``'s codes, else None: a visitor may have
+    scanned another group's code before, and a scan is only credited to the group it belongs to."""
+    if qr_code_id is None:
+        return None
+    return session.scalar(
+        sa.select(QrCode.id).where(QrCode.id == qr_code_id, QrCode.group_id == group.id)
+    )
+
+
 def codes_of(session: Session, group: Group) -> list[QrCode]:
     """Return the group's codes, newest first, with their events."""
     return list(
@@ -82,33 +87,6 @@ def count_scan(session: Session, code: str) -> QrCode | None:
     return session.scalar(
         sa.select(QrCode).where(QrCode.code == code).options(sa.orm.joinedload(QrCode.group))
     )
-
-
-def remember_scan(qr_code: QrCode) -> None:
-    """Remember in the visitor's session which code they scanned."""
-    session[SCANNED_QR_CODE_KEY] = qr_code.id
-
-
-def scanned_qr_code_id() -> int | None:
-    """Return the id of the QR code this visitor scanned to get here, if any."""
-    if not has_request_context():
-        return None
-    value = session.get(SCANNED_QR_CODE_KEY)
-    return value if isinstance(value, int) else None
-
-
-def target_path(qr_code: QrCode) -> str:
-    """Return the public page a code leads to (a path on this site)."""
-    slug = qr_code.group.slug
-    if qr_code.purpose == QrPurpose.JOIN:
-        return url_for("public_contacts.join", group_slug=slug)
-    if qr_code.purpose == QrPurpose.CONTACT:
-        return url_for("public_contacts.contact", group_slug=slug)
-    if qr_code.purpose == QrPurpose.CATALOGUE:
-        return url_for("public_catalogue.publications", group_slug=slug)
-    if qr_code.purpose == QrPurpose.EVENT and qr_code.event is not None:
-        return url_for("public_events.event_page", event_code=qr_code.event.public_code)
-    return url_for("public_events.group_page", group_slug=slug)
 
 
 def payload_url(qr_code: QrCode) -> str:

@@ -13,7 +13,7 @@ from stallapp.events.models import Event
 from stallapp.extensions import db
 from stallapp.forms import EmptyForm
 from stallapp.permissions import get_in_group_or_404, organiser_required
-from stallapp.qr import services
+from stallapp.qr import services, visits
 from stallapp.qr.forms import PURPOSE_CHOICES, QrCodeForm
 from stallapp.qr.models import QrCode, QrPurpose
 
@@ -33,6 +33,20 @@ def _event_choices(group: Group) -> list[SelectChoice]:
     for event in events:
         choices.append(SelectChoice(event.id, f"{event.title} · {event_day(event)}"))
     return choices
+
+
+def target_path(qr_code: QrCode) -> str:
+    """Return the public page a code leads to (a path on this site)."""
+    slug = qr_code.group.slug
+    if qr_code.purpose == QrPurpose.JOIN:
+        return url_for("public_contacts.join", group_slug=slug)
+    if qr_code.purpose == QrPurpose.CONTACT:
+        return url_for("public_contacts.contact", group_slug=slug)
+    if qr_code.purpose == QrPurpose.CATALOGUE:
+        return url_for("public_catalogue.publications", group_slug=slug)
+    if qr_code.purpose == QrPurpose.EVENT and qr_code.event is not None:
+        return url_for("public_events.event_page", event_code=qr_code.event.public_code)
+    return url_for("public_events.group_page", group_slug=slug)
 
 
 def _download(body: bytes, mimetype: str, filename: str) -> Response:
@@ -95,7 +109,7 @@ def detail(group: Group, qr_code_id: int):
         group=group,
         qr_code=qr_code,
         payload=services.payload_url(qr_code),
-        target=services.target_path(qr_code),
+        target=target_path(qr_code),
         purpose_labels=PURPOSE_LABELS,
     )
 
@@ -148,8 +162,8 @@ def scan(code: str):
     if qr_code is None:
         abort(404)
     db.session.commit()
-    services.remember_scan(qr_code)
-    response = redirect(services.target_path(qr_code))
+    visits.remember_scan(qr_code)
+    response = redirect(target_path(qr_code))
     # Every scan must reach us to be counted: no cache may answer in our place.
     response.headers["Cache-Control"] = "no-store"
     return response

@@ -16,8 +16,10 @@ from stallapp.accounts.models import Group, Role, User
 from stallapp.database import utcnow
 from stallapp.events import services as event_services
 from stallapp.events.models import Event, EventKind
-from stallapp.reports import services as reports
-from stallapp.sales import services as sales
+from stallapp.reports import closeout
+from stallapp.reports.figures import title_figures
+from stallapp.sales import operations as sale_operations
+from stallapp.sales import recording as sale_recording
 from stallapp.sales.models import Sale
 from stallapp.stock import services as stock
 from stallapp.stock.models import Publication, Store
@@ -68,8 +70,10 @@ def _sell(session: Session, event: Event, organiser: User, titles: dict, round_:
     """Record a stall's worth of till operations, varying with ``round_``."""
     journal, aurora, book = titles["journal"], titles["aurora"], titles["book"]
 
-    def op(kind: str, **fields) -> sales.Operation:
-        return sales.parse_operation({"id": str(uuid.uuid4()), "type": kind, **fields}, "GBP")
+    def op(kind: str, **fields) -> sale_operations.Operation:
+        return sale_operations.parse_operation(
+            {"id": str(uuid.uuid4()), "type": kind, **fields}, "GBP"
+        )
 
     operations = [
         op("sale", publication_id=journal.id, quantity=2 + round_ % 4, payment_method="cash"),
@@ -86,23 +90,25 @@ def _sell(session: Session, event: Event, organiser: User, titles: dict, round_:
     offers = stock.subscription_offers_of(session, event.group, active_only=True)
     if offers and round_ % 3 == 1:
         operations.append(op("subscription", offer_id=offers[0].id, payment_method="cash"))
-    sales.record_operations(session, event, sales.Seller(organiser, Role.ORGANISER), operations)
+    sale_recording.record_operations(
+        session, event, sale_recording.Seller(organiser, Role.ORGANISER), operations
+    )
 
 
 def _close(session: Session, event: Event, organiser: User, store: Store, missing: int) -> None:
     """Count everything back but ``missing`` copies of the first title, and the cash exactly."""
-    figures = reports.title_figures(session, event)
+    figures = title_figures(session, event)
     counts = {}
     for index, figure in enumerate(figures):
         counts[figure.publication_id] = max(figure.left - (missing if index == 0 else 0), 0)
-    taken = reports.cash_taken(session, event)
+    taken = closeout.cash_taken(session, event)
     cash = [
-        reports.CashEntry(
+        closeout.CashEntry(
             currency, 2000 if currency == "GBP" else 0, 2000 * (currency == "GBP") + amount
         )
         for currency, amount in sorted(taken.items())
     ]
-    reports.close_out(session, event, organiser, store, counts, cash, "Demo close-out")
+    closeout.close_out(session, event, organiser, store, counts, cash, "Demo close-out")
 
 
 def load_demo_reports(session: Session, groups: dict[str, Group], organiser: User | None) -> None:

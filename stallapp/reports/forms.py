@@ -3,18 +3,23 @@ the date range of the group reports."""
 
 from datetime import date
 
-from flask import g
+from flask import g, request
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from wtforms import DateField, IntegerField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, ValidationError
 
+from stallapp.accounts.models import Group
+from stallapp.database import utcnow
 from stallapp.forms import DayInRange, StallForm
 from stallapp.i18n import money_locales
 from stallapp.money import AmountOutOfRange, format_money, parse_money
-from stallapp.reports.services import MAX_CASH, Period, TitleFigures
+from stallapp.reports.closeout import MAX_CASH
+from stallapp.reports.figures import TitleFigures
+from stallapp.reports.group_report import Period, default_period
 from stallapp.stock.models import Store
 from stallapp.stock.services import MAX_QUANTITY
+from stallapp.times import utc_to_local
 
 
 class MoneyField(StringField):
@@ -196,3 +201,16 @@ def period_from(form: PeriodForm, default: Period) -> Period:
     if not form.errors and first and last:
         return Period(first, last)
     return default
+
+
+def requested_period(group: Group) -> tuple[PeriodForm, Period]:
+    """Return the date-range form read from the query string, and the period it asks for: the
+    twelve months up to today in the group's time zone when it asks for none or a wrong one."""
+    today = utc_to_local(utcnow(), group.timezone).date()
+    default = default_period(today)
+    form = PeriodForm(request.args)
+    if request.args:
+        form.validate()
+    else:
+        form.first.data, form.last.data = default.first, default.last
+    return form, period_from(form, default)

@@ -16,10 +16,11 @@ from stallapp.stock.models import Publication, StockMovement, Store
 
 
 class EventCloseOut(TimestampMixin, db.Model):
-    """An event's close-out: one row per event, closed again after each reopen.
+    """An event's close-out: one row per event, written again at each close-out after a reopen.
 
-    The event is closed while ``reopened_at`` is None; every close and reopen is also kept in
-    :class:`CloseOutLogEntry`.
+    Whether the event is closed now, and since when, is the till's to say
+    (``EventTill.closed_at``, see :mod:`stallapp.sales.till`); every close and reopen, by whom,
+    when and why, is kept in :class:`CloseOutLogEntry`.
     """
 
     __tablename__ = "event_close_out"
@@ -31,19 +32,13 @@ class EventCloseOut(TimestampMixin, db.Model):
     )
     #: The store the counted copies went back to.
     store_id: Mapped[int | None] = mapped_column(sa.ForeignKey("store.id", ondelete="RESTRICT"))
-    closed_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    #: Who made the latest close-out (the log has every one).
     closed_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id", ondelete="SET NULL"))
-    #: Set when an organiser reopened the event; cleared when it is closed out again.
-    reopened_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    reopened_by_id: Mapped[int | None] = mapped_column(
-        sa.ForeignKey("user.id", ondelete="SET NULL")
-    )
     note: Mapped[str] = mapped_column(sa.Text, default="")
 
     event: Mapped[Event] = relationship()
     store: Mapped[Store | None] = relationship()
-    closed_by: Mapped[User | None] = relationship(foreign_keys=[closed_by_id])
-    reopened_by: Mapped[User | None] = relationship(foreign_keys=[reopened_by_id])
+    closed_by: Mapped[User | None] = relationship()
     stock_counts: Mapped[list["StockCount"]] = relationship(
         back_populates="close_out", cascade="all, delete-orphan", order_by="StockCount.id"
     )
@@ -51,12 +46,8 @@ class EventCloseOut(TimestampMixin, db.Model):
         back_populates="close_out", cascade="all, delete-orphan", order_by="CashCount.currency"
     )
 
-    @property
-    def is_closed(self) -> bool:
-        return self.reopened_at is None
-
     def __repr__(self) -> str:
-        return f"<EventCloseOut event={self.event_id} closed={self.is_closed}>"
+        return f"<EventCloseOut event={self.event_id}>"
 
 
 class StockCount(db.Model):

@@ -5,7 +5,7 @@ from flask.cli import with_appcontext
 
 from stallapp.accounts.models import Group
 from stallapp.extensions import db
-from stallapp.rota import notify, services
+from stallapp.rota import emails, lists, reminders
 
 
 @click.command("send-reminders")
@@ -13,15 +13,15 @@ from stallapp.rota import notify, services
 def send_reminders() -> None:
     """Email reminders for shifts 24–48 hours ahead (once each) and tell organisers of gaps."""
     session = db.session
-    due = services.claim_due_reminders(session)
-    shortages = services.claim_shortages(session)
-    organisers = services.organisers_by_group(session, shortages)
+    due = reminders.claim_due_reminders(session)
+    shortages = reminders.claim_shortages(session)
+    organisers = lists.organisers_by_group(session, shortages)
     groups = {group_id: session.get(Group, group_id) for group_id in shortages}
     # No request here: the emails' links come from PUBLIC_BASE_URL (stallapp.urls.absolute_url).
     for assignment in due:
-        notify.reminder(assignment)
+        emails.reminder(assignment)
     told = sum(
-        notify.shortages(groups[group_id], shifts, organisers[group_id])
+        emails.shortages(groups[group_id], shifts, organisers[group_id])
         for group_id, shifts in shortages.items()
     )
     # The claims and their emails commit together: a rerun finds nothing left to send, and a

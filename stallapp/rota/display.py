@@ -3,9 +3,9 @@
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
-from stallapp.events.display import time_span, zone_label
+from stallapp.display import time_span
+from stallapp.rota.lists import fill_state
 from stallapp.rota.models import Shift
-from stallapp.rota.services import fill_state, role_name, shift_title
 
 FILL_LABELS = {
     "short": _l("short"),
@@ -57,12 +57,3 @@ def fill_label(shift: Shift) -> str:
         needed=shift.people_needed,
         state=FILL_LABELS[state],
     )
-
-
-def register(bp) -> None:
-    """Make the helpers available in every template."""
-    for helper in (shift_when, shift_place, fill_label, role_name, shift_title):
-        bp.add_app_template_global(helper)
-    bp.add_app_template_global(fill_state, "fill_state")
-    bp.add_app_template_global(zone_label, "shift_zone_label")
-    bp.add_app_template_global(event_when, "rota_event_when")

@@ -1,7 +1,9 @@
 """Rota forms: shifts, the stall-day template, assigning, withdrawing, cover, unavailable days."""
 
 from datetime import datetime, timedelta
+from typing import Self
 
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from wtforms import (
     DateField,
@@ -15,13 +17,19 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, ValidationError
 
+from stallapp.accounts.models import User
+from stallapp.events.models import Event
 from stallapp.forms import DayInRange, StallForm
 from stallapp.rota.models import ShiftRole
-from stallapp.rota.services import ROLE_LABELS
+from stallapp.rota.shifts import ROLE_LABELS
 from stallapp.times import NonexistentLocalTime, local_to_utc, utc_to_local
 
 ROLE_CHOICES = [SelectChoice(role.value, label) for role, label in ROLE_LABELS.items()]
 PEOPLE = [NumberRange(min=1, max=50, message=_l("Between 1 and 50."))]
+
+
+def _local_date(event: Event):
+    return utc_to_local(event.starts_at, event.timezone).date()
 
 
 def _minutes(*values: int) -> list[SelectChoice]:
@@ -67,6 +75,14 @@ class ShiftForm(StallForm):
         field.data = (field.data or "").strip()
         if self.role.data == ShiftRole.CUSTOM.value and not field.data:
             raise ValidationError(_l("Give the role a name."))
+
+    def details(self) -> dict:
+        """Return the shift's other keyword arguments for ``add_shift`` and ``update_shift``."""
+        return {
+            "people_needed": self.people_needed.data,
+            "notes": self.notes.data,
+            "custom_role": self.custom_role.data,
+        }
 
     def instants(self, zone_name: str) -> tuple[datetime, datetime] | None:
         """Return the UTC start and end, or None after putting an error on the field at fault."""
@@ -121,7 +137,7 @@ class StallDayForm(StallForm):
     )
 
     def template(self) -> dict:
-        """Return the keyword arguments for :func:`stallapp.rota.services.fill_stall_day`."""
+        """Return the keyword arguments for :func:`stallapp.rota.shifts.fill_stall_day`."""
         return {
             "setup": timedelta(minutes=self.setup.data),
             "block": timedelta(minutes=self.block.data),
@@ -139,8 +155,33 @@ class AssignForm(StallForm):
     #: Set once the organiser has seen the warnings and still wants to go ahead.
     confirmed = HiddenField(default="")
 
+    def offer(self, members: list[tuple[User, bool]]) -> None:
+        """Offer these members, each marked if they said they are unavailable that day."""
+        self.user_id.choices = [SelectChoice(0, _("Choose someone"))] + [
+            SelectChoice(
+                user.id,
+                _("%(name)s (unavailable that day)", name=user.name) if unavailable else user.name,
+            )
+            for user, unavailable in members
+        ]
 
-class WithdrawForm(StallForm):
+
+class PerShiftForm(StallForm):
+    """A form My shifts repeats on every shift's card: each copy needs ids of its own, so a label
+    still points at its own field. Names stay as they are, so the posted data reads the same."""
+
+    #: Put before each field's name in its id, e.g. ``cover-`` gives ``cover-message-12``.
+    id_prefix = ""
+
+    def numbered(self, assignment_id: int) -> Self:
+        """Give every field (the CSRF token too) an id ending in the assignment's id."""
+        for field in self:
+            field.id = f"{self.id_prefix}{field.name}-{assignment_id}"
+            field.label.field_id = field.id
+        return self
+
+
+class WithdrawForm(PerShiftForm):
     reason = TextAreaField(
         _l("Why can you not make it?"),
         validators=[DataRequired(_l("Please give a short reason.")), Length(max=500)],
@@ -148,7 +189,8 @@ class WithdrawForm(StallForm):
     )
 
 
-class CoverForm(StallForm):
+class CoverForm(PerShiftForm):
+    id_prefix = "cover-"
     message = TextAreaField(
         _l("Message to the group (optional)"),
         validators=[Length(max=500)],
@@ -167,6 +209,16 @@ class CopyRotaForm(StallForm):
     source_id = SelectField(
         _l("Copy the shifts of"), coerce=int, validators=[DataRequired(_l("Choose an event."))]
     )
+
+    def offer(self, events: list[Event]) -> None:
+        """Offer these events as sources, each with its local date."""
+        self.source_id.choices = [SelectChoice(0, _l("Choose an event"))] + [
+            SelectChoice(
+                event.id,
+                f"{event.title} · {utc_to_local(event.starts_at, event.timezone):%Y-%m-%d}",
+            )
+            for event in events
+        ]
 
 
 class MessageForm(StallForm):

@@ -1,9 +1,7 @@
 """The rota: members' "My shifts", organisers' rota pages, cover, and the calendar feed."""
 
-import logging
-from datetime import date, datetime, time, timedelta
+from datetime import date, timedelta
 
-import sqlalchemy as sa
 from flask import (
     Blueprint,
     Response,
@@ -17,11 +15,9 @@ from flask import (
 )
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy.orm import joinedload, selectinload
-from wtforms import SelectChoice
+from sqlalchemy.orm import selectinload
 
-from stallapp.accounts.models import Group, Membership, User
-from stallapp.accounts.services import members_of
+from stallapp.accounts.models import Group
 from stallapp.database import utcnow
 from stallapp.errors import StallError
 from stallapp.events.models import Event
@@ -33,7 +29,8 @@ from stallapp.permissions import (
     member_required,
     organiser_required,
 )
-from stallapp.rota import display, feed, notify, services
+from stallapp.rota import calendar, emails, lists, shifts, unavailability
+from stallapp.rota import cover as covering
 from stallapp.rota.forms import (
     AssignForm,
     CopyRotaForm,
@@ -45,20 +42,11 @@ from stallapp.rota.forms import (
     UnavailableForm,
     WithdrawForm,
 )
-from stallapp.rota.models import (
-    Assignment,
-    CoverRequest,
-    CoverStatus,
-    Shift,
-    ShiftRole,
-    Unavailability,
-)
-from stallapp.times import NonexistentLocalTime, local_to_utc, utc_to_local
+from stallapp.rota.models import Assignment, Shift, ShiftRole
+from stallapp.times import local_day_start, utc_to_local
 from stallapp.urls import absolute_url
 
 bp = Blueprint("rota", __name__)
-display.register(bp)
-log = logging.getLogger(__name__)
 
 #: My shifts shows this many later shifts and open shifts unfolded; the rest fold away, so the
 #: page stays a few screens long on a phone.
@@ -71,27 +59,11 @@ SHIFT_PEOPLE = (selectinload(Shift.active_assignments).joinedload(Assignment.use
 
 
 def _own_assignment_or_404(assignment_id: int) -> Assignment:
-    assignment = db.session.scalar(
-        sa.select(Assignment).where(
-            Assignment.id == assignment_id,
-            Assignment.user_id == current_user.id,
-            Assignment.withdrawn_at.is_(None),
-        )
-    )
-    if assignment is None:
-        abort(404)
-    return assignment
+    return shifts.own_assignment(db.session, assignment_id, current_user) or abort(404)
 
 
 def _assignment_in_group_or_404(assignment_id: int, group: Group) -> Assignment:
-    assignment = db.session.scalar(
-        sa.select(Assignment)
-        .join(Shift, Shift.id == Assignment.shift_id)
-        .where(Assignment.id == assignment_id, Shift.group_id == group.id)
-    )
-    if assignment is None:
-        abort(404)
-    return assignment
+    return shifts.assignment_in_group(db.session, assignment_id, group.id) or abort(404)
 
 
 def _event_rota_url(shift_or_event) -> str:
@@ -103,31 +75,28 @@ def _event_rota_url(shift_or_event) -> str:
 
 
 def _my_shifts_page(failed_form=None, failed_assignment_id=None, unavailable_form=None):
-    assignments = services.my_assignments(db.session, current_user)
-    open_shifts = services.open_shifts(db.session, current_user)
+    assignments = lists.my_assignments(db.session, current_user)
     group_ids = {a.shift.group_id for a in assignments}
-    organisers = services.organisers_by_group(db.session, group_ids)
-    cover_asked = set(
-        db.session.scalars(
-            sa.select(CoverRequest.assignment_id).where(
-                CoverRequest.assignment_id.in_([a.id for a in assignments]),
-                CoverRequest.status == CoverStatus.OPEN,
-            )
-        )
-    )
+
+    def form_for(form_class, assignment_id):
+        """The form a shift's card shows: the one that failed there, else an empty one."""
+        if assignment_id == failed_assignment_id and isinstance(failed_form, form_class):
+            form = failed_form
+        else:
+            form = form_class(formdata=None)
+        return form.numbered(assignment_id)
+
     return render_template(
         "rota/my_shifts.html",
         assignments=assignments,
-        open_shifts=open_shifts,
-        cover_wanted=services.cover_wanted(db.session, current_user),
-        organisers=organisers,
-        cover_asked=cover_asked,
-        failed_form=failed_form,
-        failed_assignment_id=failed_assignment_id,
-        withdraw_form=WithdrawForm(formdata=None),
-        cover_form=CoverForm(formdata=None),
+        open_shifts=lists.open_shifts(db.session, current_user),
+        cover_wanted=covering.cover_wanted(db.session, current_user),
+        organisers=lists.organisers_by_group(db.session, group_ids),
+        cover_asked=covering.cover_asked_for(db.session, assignments),
+        withdraw_forms={a.id: form_for(WithdrawForm, a.id) for a in assignments},
+        cover_forms={a.id: form_for(CoverForm, a.id) for a in assignments},
         unavailable_form=unavailable_form or UnavailableForm(formdata=None),
-        unavailable=services.unavailable_days(db.session, current_user),
+        unavailable=unavailability.unavailable_days(db.session, current_user),
         **_feed_links(),
         button_form=EmptyForm(),
         shown_later=SHOWN_LATER,
@@ -138,15 +107,10 @@ def _my_shifts_page(failed_form=None, failed_assignment_id=None, unavailable_for
 def _feed_links() -> dict:
     """The member's calendar link as shown on My shifts: its https and webcal forms, whether
     they have one at all, and None for a link that cannot be shown again."""
-    feed_row = services.feed_of(db.session, current_user)
-    token = (
-        services.current_feed_token(feed_row, current_app.config["SECRET_KEY"])
-        if feed_row is not None
-        else None
-    )
+    has_feed, token = calendar.feed_link(db.session, current_user, current_app.config["SECRET_KEY"])
     url = absolute_url("rota.calendar_feed", token=token) if token else None
     return {
-        "has_feed": feed_row is not None,
+        "has_feed": has_feed,
         "feed_url": url,
         "webcal_url": "webcal://" + url.split("://", 1)[1] if url else None,
     }
@@ -166,13 +130,13 @@ def sign_up(group: Group, shift_id: int):
     shift = get_in_group_or_404(Shift, shift_id, group)
     if EmptyForm().validate_on_submit():
         try:
-            assignment = services.sign_up(db.session, shift, current_user)
-            warnings = services.assignment_warnings(db.session, shift, current_user)
+            assignment = shifts.sign_up(db.session, shift, current_user)
+            warnings = shifts.assignment_warnings(db.session, shift, current_user)
         except StallError as error:
             db.session.rollback()
             flash(error.message, "error")
         else:
-            title = services.shift_title(assignment.shift)
+            title = shifts.shift_title(assignment.shift)
             db.session.commit()
             flash(_("You are on “%(shift)s”.", shift=title), "success")
             for warning in warnings:
@@ -189,15 +153,15 @@ def withdraw(assignment_id: int):
     if not form.validate_on_submit():
         return _my_shifts_page(failed_form=form, failed_assignment_id=assignment.id), 400
     try:
-        late = services.withdraw(db.session, assignment, form.reason.data)
+        late = shifts.withdraw(db.session, assignment, form.reason.data)
     except StallError as error:
         db.session.rollback()
         flash(error.message, "error")
         return redirect(url_for("rota.my_shifts"))
-    organisers = services.organisers_of(db.session, assignment.shift.group_id) if late else []
-    title = services.shift_title(assignment.shift)
+    organisers = lists.organisers_of(db.session, assignment.shift.group_id) if late else []
+    title = shifts.shift_title(assignment.shift)
     if late:
-        notify.late_withdrawal(assignment, organisers)
+        emails.late_withdrawal(assignment, organisers)
     db.session.commit()
     flash(_("You are off “%(shift)s”.", shift=title), "success")
     return redirect(url_for("rota.my_shifts"))
@@ -212,14 +176,14 @@ def ask_cover(assignment_id: int):
     if not form.validate_on_submit():
         return _my_shifts_page(failed_form=form, failed_assignment_id=assignment.id), 400
     try:
-        cover_request, members = services.ask_for_cover(db.session, assignment, form.message.data)
+        cover_request, members = covering.ask_for_cover(db.session, assignment, form.message.data)
     except StallError as error:
         db.session.rollback()
         flash(error.message, "error")
         return redirect(url_for("rota.my_shifts"))
-    organisers = services.organisers_of(db.session, assignment.shift.group_id)
-    notify.cover_asked(cover_request, members)
-    notify.cover_organisers_told(cover_request, organisers)
+    organisers = lists.organisers_of(db.session, assignment.shift.group_id)
+    emails.cover_asked(cover_request, members)
+    emails.cover_organisers_told(cover_request, organisers)
     db.session.commit()
     flash(_("The group is asked. You stay on the shift until someone takes it over."), "success")
     return redirect(url_for("rota.my_shifts"))
@@ -229,33 +193,22 @@ def ask_cover(assignment_id: int):
 @member_required
 def cover(group: Group, cover_request_id: int):
     """Show a shift offered for cover, and take it over in one tap."""
-    cover_request = db.session.scalar(
-        sa.select(CoverRequest)
-        .join(Assignment, Assignment.id == CoverRequest.assignment_id)
-        .join(Shift, Shift.id == Assignment.shift_id)
-        .where(CoverRequest.id == cover_request_id, Shift.group_id == group.id)
-        .options(
-            joinedload(CoverRequest.assignment)
-            .joinedload(Assignment.shift)
-            .selectinload(Shift.active_assignments)
-            .joinedload(Assignment.user)
-        )
-    )
-    if cover_request is None:
-        abort(404)
+    cover_request = covering.cover_request_in_group(
+        db.session, cover_request_id, group.id
+    ) or abort(404)
     form = EmptyForm()
     if form.validate_on_submit():
         try:
-            services.take_cover(db.session, cover_request, current_user)
+            covering.take_cover(db.session, cover_request, current_user)
         except StallError as error:
             db.session.rollback()
             flash(error.message, "error")
             return redirect(
                 url_for("rota.cover", group_slug=group.slug, cover_request_id=cover_request_id)
             )
-        organisers = services.organisers_of(db.session, group.id)
-        title = services.shift_title(cover_request.assignment.shift)
-        notify.cover_taken(cover_request, organisers)
+        organisers = lists.organisers_of(db.session, group.id)
+        title = shifts.shift_title(cover_request.assignment.shift)
+        emails.cover_taken(cover_request, organisers)
         db.session.commit()
         flash(_("You are on “%(shift)s”. Thank you!", shift=title), "success")
         return redirect(url_for("rota.my_shifts"))
@@ -275,7 +228,7 @@ def add_unavailable():
     form = UnavailableForm()
     if form.validate_on_submit():
         try:
-            services.mark_unavailable(db.session, current_user, form.day.data, form.note.data)
+            unavailability.mark_unavailable(db.session, current_user, form.day.data, form.note.data)
         except StallError as error:
             db.session.rollback()
             form.day.errors = [*form.day.errors, error.message]
@@ -293,15 +246,11 @@ def add_unavailable():
 @login_required
 def remove_unavailable(unavailability_id: int):
     """Forget one of the member's unavailable days."""
-    unavailable = db.session.scalar(
-        sa.select(Unavailability).where(
-            Unavailability.id == unavailability_id, Unavailability.user_id == current_user.id
-        )
-    )
-    if unavailable is None:
-        abort(404)
+    unavailable = unavailability.unavailable_day(
+        db.session, current_user, unavailability_id
+    ) or abort(404)
     if EmptyForm().validate_on_submit():
-        db.session.delete(unavailable)
+        unavailability.forget_unavailable(db.session, unavailable)
         db.session.commit()
         flash(_("That day is open again."), "success")
     return redirect(url_for("rota.my_shifts") + "#unavailable")
@@ -313,7 +262,7 @@ def new_feed():
     """Make the member's secret calendar link, unless they have one (it is never replaced here:
     that would break every calendar already subscribed to it)."""
     if EmptyForm().validate_on_submit():
-        services.ensure_feed_token(db.session, current_user, current_app.config["SECRET_KEY"])
+        calendar.ensure_feed_token(db.session, current_user, current_app.config["SECRET_KEY"])
         db.session.commit()
     return redirect(url_for("rota.my_shifts") + "#calendar")
 
@@ -323,7 +272,7 @@ def new_feed():
 def replace_feed():
     """Replace the member's calendar link: the old one stops working at once."""
     if EmptyForm().validate_on_submit():
-        services.regenerate_feed_token(db.session, current_user, current_app.config["SECRET_KEY"])
+        calendar.regenerate_feed_token(db.session, current_user, current_app.config["SECRET_KEY"])
         db.session.commit()
         flash(
             _(
@@ -338,12 +287,10 @@ def replace_feed():
 @bp.route("/calendar/<token>.ics")
 def calendar_feed(token: str):
     """Serve a member's shifts as a calendar; the secret token in the URL is the only key."""
-    user = services.user_for_feed_token(db.session, token)
-    if user is None:
-        abort(404)
-    body = feed.build_feed(
+    user = calendar.user_for_feed_token(db.session, token) or abort(404)
+    body = calendar.build_feed(
         user.name,
-        services.feed_assignments(db.session, user),
+        calendar.feed_assignments(db.session, user),
         absolute_url("rota.my_shifts"),
     )
     response = Response(body, mimetype="text/calendar")
@@ -353,14 +300,6 @@ def calendar_feed(token: str):
 
 
 # Organisers
-
-
-def _local_midnight(day: date, zone_name: str) -> datetime:
-    """Return the UTC instant a local day starts (an hour later where midnight is skipped)."""
-    try:
-        return local_to_utc(datetime.combine(day, time()), zone_name)
-    except NonexistentLocalTime:
-        return local_to_utc(datetime.combine(day, time(1)), zone_name)
 
 
 def _range_of(group: Group) -> tuple[RangeForm, date, date]:
@@ -381,31 +320,20 @@ def _range_of(group: Group) -> tuple[RangeForm, date, date]:
 def group_rota(group: Group):
     """Show the group's shifts over a date range, gaps first, and its events to plan."""
     form, first_day, last_day = _range_of(group)
-    start = _local_midnight(first_day, group.timezone)
-    end = _local_midnight(last_day + timedelta(days=1), group.timezone)
+    start = local_day_start(first_day, group.timezone)
+    end = local_day_start(last_day + timedelta(days=1), group.timezone)
     # Without a chosen range, only the shifts still to come: not this morning's, now over.
     shift_start = start if request.args else max(start, utcnow())
-    shifts = services.group_rota(db.session, group, shift_start, end)
-    events = db.session.scalars(
-        sa.select(Event)
-        .where(Event.group_id == group.id, Event.ends_at >= start, Event.starts_at < end)
-        .order_by(Event.starts_at)
-    ).all()
-    days = {first_day + timedelta(days=n) for n in range((last_day - first_day).days + 1)}
+    rota = lists.group_rota(db.session, group, shift_start, end)
+    events = lists.events_between(db.session, group, start, end)
     return render_template(
         "rota/group_rota.html",
         group=group,
         form=form,
-        shifts=shifts,
+        shifts=rota,
         events=events,
-        unavailable=services.unavailable_members(db.session, group.id, days),
+        unavailable=unavailability.unavailable_between(db.session, group.id, first_day, last_day),
     )
-
-
-def _event_days(event: Event) -> set:
-    start = utc_to_local(event.starts_at, event.timezone).date()
-    end = utc_to_local(event.ends_at, event.timezone).date()
-    return {start + timedelta(days=n) for n in range((end - start).days + 1)}
 
 
 @bp.route("/groups/<group_slug>/rota/events/<int:event_id>")
@@ -417,8 +345,8 @@ def event_rota(group: Group, event_id: int):
         "rota/event_rota.html",
         group=group,
         event=event,
-        shifts=services.event_rota(db.session, event),
-        unavailable=services.unavailable_members(db.session, group.id, _event_days(event)),
+        shifts=lists.event_rota(db.session, event),
+        unavailable=unavailability.unavailable_during(db.session, event),
         button_form=EmptyForm(),
     )
 
@@ -439,14 +367,12 @@ def new_shift(group: Group, event_id: int):
         instants = form.instants(event.timezone)
         if instants is not None:
             try:
-                services.add_shift(
+                shifts.add_shift(
                     db.session,
                     event,
                     ShiftRole(form.role.data),
                     *instants,
-                    people_needed=form.people_needed.data,
-                    notes=form.notes.data,
-                    custom_role=form.custom_role.data,
+                    **form.details(),
                 )
             except StallError as error:
                 db.session.rollback()
@@ -466,15 +392,13 @@ def stall_day(group: Group, event_id: int):
     form = StallDayForm()
     if form.validate_on_submit():
         try:
-            shifts = services.fill_stall_day(db.session, event, **form.template())
+            added = shifts.fill_stall_day(db.session, event, **form.template())
         except StallError as error:
             db.session.rollback()
             form.block.errors = [*form.block.errors, error.message]
         else:
             db.session.commit()
-            flash(
-                _("%(count)d shifts added. Now put people on them.", count=len(shifts)), "success"
-            )
+            flash(_("%(count)d shifts added. Now put people on them.", count=len(added)), "success")
             return redirect(_event_rota_url(event))
     return render_template("rota/stall_day.html", group=group, event=event, form=form)
 
@@ -485,26 +409,11 @@ def copy(group: Group, event_id: int):
     """Copy another event's shifts to this one, at the same times relative to its start."""
     event = get_in_group_or_404(Event, event_id, group)
     form = CopyRotaForm()
-    with_shifts = (
-        sa.select(Shift.event_id).where(Shift.group_id == group.id).distinct().scalar_subquery()
-    )
-    sources = db.session.scalars(
-        sa.select(Event)
-        .where(Event.group_id == group.id, Event.id != event.id, Event.id.in_(with_shifts))
-        .order_by(Event.starts_at.desc())
-        .limit(100)
-    ).all()
-    form.source_id.choices = [SelectChoice(0, _("Choose an event"))] + [
-        SelectChoice(
-            source.id,
-            f"{source.title} · {utc_to_local(source.starts_at, source.timezone):%Y-%m-%d}",
-        )
-        for source in sources
-    ]
+    form.offer(lists.rotas_to_copy(db.session, event))
     if form.validate_on_submit():
         source = get_in_group_or_404(Event, form.source_id.data, group)
         try:
-            copied = services.copy_rota(db.session, source, event)
+            copied = shifts.copy_rota(db.session, source, event)
         except StallError as error:
             db.session.rollback()
             form.source_id.errors = [*form.source_id.errors, error.message]
@@ -520,18 +429,20 @@ def copy(group: Group, event_id: int):
 def message(group: Group, event_id: int):
     """Email everyone on the event's shifts (e.g. "the venue changed")."""
     event = get_in_group_or_404(Event, event_id, group)
-    people = services.people_on_event(db.session, event)
     form = MessageForm()
     if form.validate_on_submit():
-        if not people:
-            form.body.errors = [*form.body.errors, _("Nobody is on this event's shifts yet.")]
-        else:
-            sent = notify.event_message(
-                event, group, people, current_user, form.subject.data, form.body.data
+        try:
+            sent = emails.event_message(
+                db.session, event, current_user, form.subject.data, form.body.data
             )
+        except StallError as error:
+            db.session.rollback()
+            form.body.errors = [*form.body.errors, error.message]
+        else:
             db.session.commit()
             flash(_("Message sent to %(count)d people.", count=sent), "success")
             return redirect(_event_rota_url(event))
+    people = lists.people_on_event(db.session, event)
     return render_template("rota/message.html", group=group, event=event, form=form, people=people)
 
 
@@ -548,14 +459,12 @@ def edit_shift(group: Group, shift_id: int):
         instants = form.instants(event.timezone)
         if instants is not None:
             try:
-                changed = services.update_shift(
+                changed = shifts.update_shift(
                     db.session,
                     shift,
                     ShiftRole(form.role.data),
                     *instants,
-                    people_needed=form.people_needed.data,
-                    notes=form.notes.data,
-                    custom_role=form.custom_role.data,
+                    **form.details(),
                 )
             except StallError as error:
                 db.session.rollback()
@@ -563,7 +472,7 @@ def edit_shift(group: Group, shift_id: int):
             else:
                 people = [a.user for a in shift.active_assignments]
                 if changed and people:
-                    notify.shift_changed(shift, people)
+                    emails.shift_changed(shift, people)
                 db.session.commit()
                 flash(_("Shift saved."), "success")
                 if changed and people:
@@ -578,29 +487,12 @@ def cancel_shift(group: Group, shift_id: int):
     """Cancel a shift; the people on it are told."""
     shift = get_in_group_or_404(Shift, shift_id, group)
     if EmptyForm().validate_on_submit():
-        people = services.cancel_shift(db.session, shift)
+        people = shifts.cancel_shift(db.session, shift)
         if people:
-            notify.shift_cancelled(shift, people)
+            emails.shift_cancelled(shift, people)
         db.session.commit()
         flash(_("Shift cancelled."), "success")
     return redirect(_event_rota_url(shift))
-
-
-def _member_choices(group: Group, shift: Shift) -> list[SelectChoice]:
-    on_shift = {a.user_id for a in shift.active_assignments}
-    unavailable = {
-        u.user_id
-        for u in services.unavailable_members(db.session, group.id, services.local_days(shift))
-    }
-    choices = [SelectChoice(0, _("Choose someone"))]
-    for membership in members_of(db.session, group):
-        if membership.user_id in on_shift or not membership.user.is_enabled:
-            continue
-        label = membership.user.name
-        if membership.user_id in unavailable:
-            label = _("%(name)s (unavailable that day)", name=label)
-        choices.append(SelectChoice(membership.user_id, label))
-    return choices
 
 
 @bp.route("/groups/<group_slug>/rota/shifts/<int:shift_id>/assign", methods=["GET", "POST"])
@@ -609,28 +501,22 @@ def assign(group: Group, shift_id: int):
     """Put a member of the group on a shift, after showing any warnings."""
     shift = get_in_group_or_404(Shift, shift_id, group, *SHIFT_PEOPLE)
     form = AssignForm()
-    form.user_id.choices = _member_choices(group, shift)
+    form.offer(unavailability.members_to_assign(db.session, group, shift))
     warnings = []
     if form.validate_on_submit():
-        user = db.session.scalar(
-            sa.select(User)
-            .join(Membership, Membership.user_id == User.id)
-            .where(User.id == form.user_id.data, Membership.group_id == group.id)
-        )
-        if user is None:
-            abort(404)
-        warnings = services.assignment_warnings(db.session, shift, user)
+        user = shifts.group_member(db.session, group.id, form.user_id.data) or abort(404)
+        warnings = shifts.assignment_warnings(db.session, shift, user)
         if warnings and form.confirmed.data != str(user.id):
             form.confirmed.data = str(user.id)
         else:
             try:
-                assignment = services.assign(db.session, shift, user, current_user)
+                assignment = shifts.assign(db.session, shift, user, current_user)
             except StallError as error:
                 db.session.rollback()
                 form.user_id.errors = [*form.user_id.errors, error.message]
                 warnings = []
             else:
-                notify.assigned(assignment)
+                emails.assigned(assignment)
                 db.session.commit()
                 flash(_("%(name)s is on the shift and was emailed.", name=user.name), "success")
                 return redirect(_event_rota_url(shift))
@@ -646,13 +532,13 @@ def unassign(group: Group, assignment_id: int):
     assignment = _assignment_in_group_or_404(assignment_id, group)
     if EmptyForm().validate_on_submit():
         try:
-            services.unassign(db.session, assignment, current_user)
+            shifts.unassign(db.session, assignment, current_user)
         except StallError as error:
             db.session.rollback()
             flash(error.message, "error")
         else:
             name = assignment.user.name
-            notify.unassigned(assignment)
+            emails.unassigned(assignment)
             db.session.commit()
             flash(_("%(name)s is off the shift and was emailed.", name=name), "success")
     return redirect(_event_rota_url(assignment.shift))

@@ -36,8 +36,12 @@ def lock_till(session: Session, event: Event) -> EventTill:
     Every write at one event takes this lock first, so operations at one stall are applied one
     after the other and a replay always sees the first copy's stored result.
     """
+    # populate_existing: a till this session loaded before the lock must show what is true now.
     till = session.scalar(
-        sa.select(EventTill).where(EventTill.event_id == event.id).with_for_update()
+        sa.select(EventTill)
+        .where(EventTill.event_id == event.id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
     )
     if till is not None:
         return till

@@ -3,6 +3,7 @@
 import logging
 import uuid
 from datetime import timedelta
+from functools import cache
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -41,10 +42,28 @@ from stallapp.permissions import (
     member_required,
     organiser_required,
 )
-from stallapp.sales import services
 from stallapp.sales import till as tills
+from stallapp.sales.display import KIND_LABELS, PAYMENT_LABELS
 from stallapp.sales.forms import TillSettingsForm
-from stallapp.sales.models import PaymentMethod, Sale, SaleKind
+from stallapp.sales.late import held_count
+from stallapp.sales.models import EventTill, PaymentMethod, Sale
+from stallapp.sales.operations import (
+    BadOperation,
+    Operation,
+    OperationConflict,
+    parse_batch,
+    parse_operation,
+)
+from stallapp.sales.recording import (
+    Seller,
+    describe,
+    may_undo,
+    record_operations,
+    subscriber_consent_text,
+    undo_sale,
+)
+from stallapp.sales.screen import event_totals, recent_sales
+from stallapp.stock import lookups
 from stallapp.stock import services as stock
 from stallapp.stock.models import Place
 
@@ -52,18 +71,6 @@ bp = Blueprint("sales", __name__)
 log = logging.getLogger(__name__)
 
 SERVICE_WORKER = Path(__file__).resolve().parent.parent.parent / "static" / "js" / "sale-sw.js"
-PAYMENT_LABELS = {
-    PaymentMethod.CASH: _l("Cash"),
-    PaymentMethod.CARD: _l("Card"),
-    PaymentMethod.OTHER: _l("Other"),
-}
-KIND_LABELS = {
-    SaleKind.SALE: _l("Sales"),
-    SaleKind.DONATION: _l("Donations"),
-    SaleKind.SUBSCRIPTION: _l("Subscriptions"),
-}
-
-
 #: What sale.js says on the screen, as ``data-text-<name>`` attributes of the sale screen;
 #: ``{count}`` and ``{time}`` are filled in by the script.
 SCRIPT_TEXTS = {
@@ -111,13 +118,54 @@ def _script_text_attributes() -> Markup:
     return _script_texts[locale]
 
 
-def _seller() -> services.Seller:
-    return services.Seller(user=current_user, role=g.membership.role)
+def _seller() -> Seller:
+    return Seller(user=current_user, role=g.membership.role)
 
 
 def _sale_event(group: Group, event_id: int) -> Event:
     """Load the event of the group the sale screen is for (404 for another group's)."""
     return get_in_group_or_404(Event, event_id, group)
+
+
+def _sale_event_and_till(group: Group, event_id: int) -> tuple[Event, EventTill]:
+    """Load the event of the group (404 for another group's) with its till settings, the
+    defaults before the first sale, in one query: the sale screen's every load needs both."""
+    row = db.session.execute(
+        _event_statement(whole_till=True), {"event_id": event_id, "group_id": group.id}
+    ).first()
+    if row is None:
+        abort(404)
+    event, till = row
+    return event, till or tills.default_till(event)
+
+
+def _sale_event_and_currency(group: Group, event_id: int) -> tuple[Event, str]:
+    """Load the event of the group (404 for another group's) with the till's main currency, in
+    one query, for a sale about to be recorded.
+
+    Only the currency is read, not the till: the till is read again under its lock, and a copy
+    already in the session would not be refreshed by that read.
+    """
+    row = db.session.execute(
+        _event_statement(whole_till=False), {"event_id": event_id, "group_id": group.id}
+    ).first()
+    if row is None:
+        abort(404)
+    event, main_currency = row
+    return event, main_currency or group.currency
+
+
+@cache
+def _event_statement(whole_till: bool) -> sa.Select:
+    # Built once per shape: the sale screen and every sale run it.
+    return (
+        sa.select(Event, EventTill if whole_till else EventTill.main_currency)
+        .outerjoin(EventTill, EventTill.event_id == Event.id)
+        .where(
+            Event.id == sa.bindparam("event_id", type_=sa.Integer),
+            Event.group_id == sa.bindparam("group_id", type_=sa.Integer),
+        )
+    )
 
 
 @bp.route("/groups/<group_slug>/sell")
@@ -139,20 +187,19 @@ def render_sale_list(group: Group) -> str:
     return render_template("sales/events.html", group=group, events=upcoming)
 
 
-def _screen_context(group: Group, event: Event) -> dict:
-    till = tills.till_of(db.session, event) or tills.default_till(event)
+def _screen_context(group: Group, event: Event, till: EventTill) -> dict:
     levels = stock.event_levels(db.session, event)
     # Only the packed titles are loaded whole (tiles show prices); the rest of the catalogue is
     # a picker of plain (id, title) rows, so a big catalogue costs no more statements.
-    packed = stock.publications_by_id(db.session, group, levels)
+    packed = lookups.publications_by_id(db.session, group, levels)
     others = [
-        (pid, title) for pid, title in stock.title_choices(db.session, group) if pid not in levels
+        (pid, title) for pid, title in lookups.title_choices(db.session, group) if pid not in levels
     ]
     offers = stock.subscription_offers_of(db.session, group, active_only=True)
-    recent = services.recent_sales(db.session, event)
+    recent = recent_sales(db.session, event)
     seller = _seller()
     now = utcnow()
-    currencies = sorted({till.main_currency} | stock.price_currencies(db.session, group))
+    currencies = sorted({till.main_currency} | lookups.price_currencies(db.session, group))
     return {
         "group": group,
         "event": event,
@@ -162,17 +209,15 @@ def _screen_context(group: Group, event: Event) -> dict:
         "others": others,
         "offers": offers,
         "recent": recent,
-        "undoable": {sale.id for sale in recent if services.may_undo(sale, seller, now)},
+        "undoable": {sale.id for sale in recent if may_undo(sale, seller, now)},
         "totals": _totals_rows(event),
         "currencies": currencies,
-        # Translated once here rather than at each of the page's radios and lines.
-        "payment_labels": {method: str(label) for method, label in PAYMENT_LABELS.items()},
         "new_id": lambda: str(uuid.uuid4()),
-        "consent_text": services.subscriber_consent_text(),
+        "consent_text": subscriber_consent_text(),
         "texts": _script_text_attributes(),
         "record_url": url_for("sales.record", group_slug=group.slug, event_id=event.id),
         "closed": till.closed_at is not None,
-        "held": services.held_count(db.session, event) if till.closed_at is not None else 0,
+        "held": held_count(db.session, event) if till.closed_at is not None else 0,
     }
 
 
@@ -180,9 +225,9 @@ def _screen_context(group: Group, event: Event) -> dict:
 @member_required
 def screen(group: Group, event_id: int):
     """Show the sale screen: a big button per title packed for the event."""
-    event = _sale_event(group, event_id)
+    event, till = _sale_event_and_till(group, event_id)
     return render_template(
-        "sales/screen.html", **_screen_context(group, event), errors={}, posted={}
+        "sales/screen.html", **_screen_context(group, event, till), errors={}, posted={}
     )
 
 
@@ -192,11 +237,11 @@ def _int_field(name: str):
         return None
     number = whole_number(value, LARGEST_ID)
     if number is None:
-        raise services.BadOperation(_("%(field)s must be a whole number.", field=name))
+        raise BadOperation(_("%(field)s must be a whole number.", field=name))
     return number
 
 
-def _form_operation(default_currency: str) -> services.Operation:
+def _form_operation(default_currency: str) -> Operation:
     """Build an operation from one of the sale screen's forms."""
     form = request.form
     raw = {
@@ -218,29 +263,27 @@ def _form_operation(default_currency: str) -> services.Operation:
                 "email": form.get("email", ""),
                 "consent": form.get("consent") == "y",
             }
-    return services.parse_operation(
-        raw, default_currency, regional_locale(g.group.language, g.group)
-    )
+    return parse_operation(raw, default_currency, regional_locale(g.group.language, g.group))
 
 
 @bp.route("/groups/<group_slug>/sell/<int:event_id>/record", methods=["POST"])
 @member_required
 def record(group: Group, event_id: int):
     """Record one sale, give-away, donation or subscription from the sale screen's forms."""
-    event = _sale_event(group, event_id)
+    event, main_currency = _sale_event_and_currency(group, event_id)
     if not EmptyForm().validate_on_submit():
         flash(_("The page had expired. Please tap again."), "error")
         return redirect(url_for("sales.screen", group_slug=group.slug, event_id=event.id))
-    till = tills.till_of(db.session, event) or tills.default_till(event)
     kind = request.form.get("type", "")
     # Built now: after the commit the group and event would be loaded again just for it.
     screen_url = url_for("sales.screen", group_slug=group.slug, event_id=event.id)
     try:
-        operation = _form_operation(till.main_currency)
-        [result] = services.record_operations(db.session, event, _seller(), [operation])
-    except services.BadOperation as error:
+        operation = _form_operation(main_currency)
+        [result] = record_operations(db.session, event, _seller(), [operation])
+    except BadOperation as error:
         db.session.rollback()
-        context = _screen_context(group, event)
+        till = tills.till_of(db.session, event) or tills.default_till(event)
+        context = _screen_context(group, event, till)
         return (
             render_template(
                 "sales/screen.html", **context, errors={kind: error.message}, posted=request.form
@@ -280,15 +323,13 @@ def undo(group: Group, event_id: int, sale_id: int):
     form = EmptyForm()
     if form.validate_on_submit():
         try:
-            if tills.lock_till(db.session, event).closed_at is not None:
-                raise EventClosed(_("This event is closed out: no more sales can be recorded."))
-            services.undo_sale(db.session, sale, _seller(), utcnow())
+            undo_sale(db.session, sale, _seller(), utcnow())
         except StallError as error:
             db.session.rollback()
             flash(error.message, "error")
         else:
             db.session.commit()
-            flash(_("Undone: %(what)s", what=services.describe(sale)), "success")
+            flash(_("Undone: %(what)s", what=describe(sale)), "success")
     return redirect(url_for("sales.screen", group_slug=group.slug, event_id=event.id))
 
 
@@ -300,21 +341,17 @@ def _json_error(status: int, message: str, **extra):
 @member_required
 def sync(group: Group, event_id: int):
     """Record a batch of operations queued on a phone, each exactly once (JSON in and out)."""
-    event = _sale_event(group, event_id)
+    event, main_currency = _sale_event_and_currency(group, event_id)
     body = request.get_json(silent=True)
     if body is None:
         return _json_error(400, _("The request must be JSON."))
-    till = tills.till_of(db.session, event) or tills.default_till(event)
     try:
-        operations = services.parse_batch(
-            body, till.main_currency, regional_locale(group.language, group)
-        )
-    except services.BadOperation as error:
+        operations = parse_batch(body, main_currency, regional_locale(group.language, group))
+    except BadOperation as error:
         return _json_error(400, error.message, operation=error.operation_id)
     try:
-        results = services.record_operations(db.session, event, _seller(), operations)
-        db.session.flush()
-    except services.OperationConflict as error:
+        results = record_operations(db.session, event, _seller(), operations)
+    except OperationConflict as error:
         db.session.rollback()
         return _json_error(409, error.message, operations=error.operation_ids)
     except EventClosed as error:
@@ -324,18 +361,21 @@ def sync(group: Group, event_id: int):
         # The same operation id arrived at the same moment for another event's till.
         db.session.rollback()
         return _json_error(409, _("These operations were already recorded with other contents."))
+    # The answer's reads below need only the event's id: out of the session, the commit does
+    # not expire it, so it is not loaded again.
+    db.session.expunge(event)
     db.session.commit()
     return jsonify({"results": results, **_state(event)})
 
 
 def _totals_rows(event: Event) -> list[tuple[str, str]]:
     """The event's running totals as (label, value) lines: copies, then money per currency."""
-    items = services.items_out(db.session, event)
+    totals = event_totals(db.session, event)
     rows = [
-        (_("Copies sold"), str(items[Place.SOLD])),
-        (_("Copies given away"), str(items[Place.GIVEN_AWAY])),
+        (_("Copies sold"), str(totals.items[Place.SOLD])),
+        (_("Copies given away"), str(totals.items[Place.GIVEN_AWAY])),
     ]
-    for total in services.money_totals(db.session, event):
+    for total in totals.money:
         label = f"{KIND_LABELS[total.kind]} · {PAYMENT_LABELS[total.payment_method]}"
         rows.append((label, format_money(total.amount, total.currency)))
     return rows
@@ -382,18 +422,3 @@ def settings(group: Group, event_id: int):
         flash(_("Sale settings saved."), "success")
         return redirect(url_for("sales.screen", group_slug=group.slug, event_id=event.id))
     return render_template("sales/settings.html", group=group, event=event, form=form)
-
-
-@bp.app_template_filter("sale_event_time")
-def sale_event_time(instant, zone_name: str) -> str:
-    """Show a UTC instant in the event's own zone: "Saturday, 19 October 2024, 10:00"."""
-    from babel.dates import format_date, format_time
-    from flask_babel import get_locale
-
-    from stallapp.times import utc_to_local
-
-    local = utc_to_local(instant, zone_name)
-    locale = get_locale()
-    return (
-        f"{format_date(local, 'full', locale=locale)}, {format_time(local, 'short', locale=locale)}"
-    )

@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session
 
 from stallapp.accounts.models import Group, User
 from stallapp.events.models import Event
-from stallapp.stock import services
+from stallapp.stock import public_settings, services
 from stallapp.stock.models import Publication, PublicationKind, StockMovement, Store
 
 UK_HOW_TO_ORDER = (
@@ -158,8 +158,8 @@ def load_demo_stock(session: Session, groups: dict[str, Group], organiser: User 
                 services.save_subscription_offer(
                     session, group, name=name, description=description, prices=prices
                 )
-    if services.catalogue_settings(session, groups["uk"]) is None:
-        services.save_how_to_order(session, groups["uk"], UK_HOW_TO_ORDER)
+    if public_settings.catalogue_settings(session, groups["uk"]) is None:
+        public_settings.save_how_to_order(session, groups["uk"], UK_HOW_TO_ORDER)
     _pack_peterborough(session, groups["uk"], organiser)
     session.flush()
 

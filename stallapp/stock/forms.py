@@ -10,6 +10,7 @@ from werkzeug.datastructures import MultiDict
 from wtforms import (
     BooleanField,
     DateField,
+    Field,
     IntegerField,
     SelectChoice,
     SelectField,
@@ -24,11 +25,13 @@ from wtforms.validators import (
     Optional,
     ValidationError,
 )
+from wtforms.widgets import NumberInput
 
 from stallapp.forms import DayInRange, StallForm
 from stallapp.i18n import money_locales
+from stallapp.inputs import whole_number
 from stallapp.money import AmountOutOfRange, is_valid_currency, parse_money
-from stallapp.stock.models import PublicationKind
+from stallapp.stock.models import Publication, PublicationKind, Store
 from stallapp.stock.services import MAX_AMOUNT, MAX_QUANTITY
 
 KIND_CHOICES = [
@@ -262,6 +265,71 @@ class CountForm(StallForm):
         validators=[DataRequired(), Length(max=200)],
         description=_l("e.g. yearly count; sold at a meeting without the app"),
     )
+
+
+#: Longest reason for packing beyond a store's level (kept in the movement's note).
+BEYOND_REASON_LENGTH = 200
+
+
+class CopiesField(Field):
+    """Copies of one title to pack: left empty, none.
+
+    Not an ``IntegerField``: ``int()`` takes "１２" and "1_000", and one message ("Enter a whole
+    number, 0 or more.") answers every input that is not 0-9 digits up to ``MAX_QUANTITY``.
+    """
+
+    widget = NumberInput(min=0)
+
+    def _value(self) -> str:
+        if self.raw_data:
+            return self.raw_data[0]
+        return str(self.data) if self.data else ""
+
+    def process_formdata(self, valuelist):
+        text = valuelist[0] if valuelist and isinstance(valuelist[0], str) else ""
+        self.data = whole_number(text, MAX_QUANTITY) if text.strip() else 0
+        if self.data is None:
+            raise ValueError(_l("Enter a whole number, 0 or more."))
+
+
+class PackForm(StallForm):
+    """Copies of each active title to pack from one store; build it with :meth:`for_titles`."""
+
+    store_id = SelectField(_l("From store"), coerce=_optional_id, validate_choice=False)
+    beyond_reason = StringField(
+        _l("Pack anyway: why is the store’s figure wrong?"),
+        validators=[
+            Length(
+                max=BEYOND_REASON_LENGTH,
+                message=_l(
+                    "Keep the reason to one line of at most %(max)d characters.",
+                    max=BEYOND_REASON_LENGTH,
+                ),
+            )
+        ],
+    )
+
+    @classmethod
+    def for_titles(cls, publications: Sequence[Publication], stores: Sequence[Store], **kwargs):
+        """Return the form with one copies field per title, named ``quantity-<id>``."""
+        fields = {cls.quantity_name(p): CopiesField(p.full_title) for p in publications}
+        form = type("TitlesPackForm", (cls,), fields)(**kwargs)
+        form.store_id.choices = [(store.id, store.name) for store in stores]
+        return form
+
+    @staticmethod
+    def quantity_name(publication: Publication) -> str:
+        return f"quantity-{publication.id}"
+
+    def quantity(self, publication: Publication) -> CopiesField:
+        return self[self.quantity_name(publication)]
+
+    def quantities(self, publications: Sequence[Publication]) -> dict[Publication, int]:
+        return {p: self.quantity(p).data or 0 for p in publications}
+
+    def validate_store_id(self, field):
+        if field.data not in {value for value, _label in field.choices}:
+            raise ValidationError(_l("Choose the store the copies come from."))
 
 
 class ReturnForm(StallForm):

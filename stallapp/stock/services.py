@@ -1,25 +1,26 @@
-"""Catalogue, stores and the stock ledger.
+"""Titles, stores and subscription offers, and the stock ledger: moving copies, and levels.
 
 Stock only ever moves by inserting :class:`StockMovement` rows; levels are SQL sums over them,
-and a correction is a reversing row. Services flush and never commit.
+and a correction is a reversing row (:mod:`stallapp.stock.corrections`). Flush, never commit.
 """
 
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import date
 from functools import cache
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
-from sqlalchemy.orm import Session, joinedload, selectinload
+from sqlalchemy.orm import Session, selectinload
 
-from stallapp.accounts.models import Group, Membership, Role, User
+from stallapp.accounts.models import Group, User
+from stallapp.accounts.services import organises
 from stallapp.errors import NotAllowed, StallError, ValidationFailed
 from stallapp.events.models import Event
 from stallapp.money import is_valid_currency
+from stallapp.sales.till import ensure_event_open
 from stallapp.stock.models import (
-    CatalogueSettings,
     Place,
     Publication,
     PublicationKind,
@@ -29,16 +30,11 @@ from stallapp.stock.models import (
     SubscriptionOffer,
     SubscriptionPrice,
 )
-from stallapp.times import NonexistentLocalTime, local_to_utc
 
 #: Upper bound for one movement, so a typo (200000 for 20) is caught rather than booked.
 MAX_QUANTITY = 100_000
 #: Upper bound for a price or amount in minor units (a million pounds is not a stall sale).
 MAX_AMOUNT = 100_000_000
-
-
-class AlreadyReversed(StallError):
-    code = "already_reversed"
 
 
 @dataclass(frozen=True)
@@ -153,135 +149,6 @@ def publications_of(session: Session, group: Group, *, active_only: bool = False
     return list(session.scalars(query))
 
 
-def publications_by_id(session: Session, group: Group, ids: Iterable[int]) -> list[Publication]:
-    """Return the group's titles among ``ids``, with their prices, alphabetically."""
-    parameters = {"group_id": group.id, "ids": list(ids)}
-    return list(session.scalars(_publications_by_id_statement(), parameters).unique())
-
-
-@cache
-def _publications_by_id_statement() -> sa.Select:
-    # Built once, like the other statements the sale screen runs on every load.
-    return (
-        sa.select(Publication)
-        .where(
-            Publication.group_id == sa.bindparam("group_id", type_=sa.Integer),
-            Publication.id.in_(sa.bindparam("ids", expanding=True)),
-        )
-        .options(joinedload(Publication.prices))
-        .order_by(Publication.title, Publication.issue_number, Publication.id)
-    )
-
-
-def title_label() -> sa.ColumnElement[str]:
-    """:attr:`Publication.full_title` in SQL, for queries that read plain rows."""
-    return sa.case(
-        (Publication.issue_number == "", Publication.title),
-        else_=Publication.title + " " + Publication.issue_number,
-    )
-
-
-def title_choices(session: Session, group: Group) -> list[tuple[int, str]]:
-    """Return ``(id, title with its issue)`` of the group's active titles, alphabetically.
-
-    Plain rows rather than loaded titles: a picker of the whole catalogue stays cheap.
-    """
-    rows = session.execute(_title_choices_statement(), {"group_id": group.id})
-    return [(pid, title) for pid, title in rows]
-
-
-@cache
-def _title_choices_statement() -> sa.Select:
-    return (
-        sa.select(Publication.id, title_label())
-        .where(
-            Publication.group_id == sa.bindparam("group_id", type_=sa.Integer),
-            Publication.active.is_(True),
-        )
-        .order_by(Publication.title, Publication.issue_number, Publication.id)
-    )
-
-
-def price_currencies(session: Session, group: Group) -> set[str]:
-    """Return every currency the group's titles and subscription offers have a price in."""
-    return set(session.scalars(_price_currencies_statement(), {"group_id": group.id}))
-
-
-@cache
-def _price_currencies_statement() -> sa.CompoundSelect:
-    group_id = sa.bindparam("group_id", type_=sa.Integer)
-    titles = (
-        sa.select(PublicationPrice.currency)
-        .join(Publication, Publication.id == PublicationPrice.publication_id)
-        .where(Publication.group_id == group_id)
-    )
-    offers = (
-        sa.select(SubscriptionPrice.currency)
-        .join(SubscriptionOffer, SubscriptionOffer.id == SubscriptionPrice.offer_id)
-        .where(SubscriptionOffer.group_id == group_id)
-    )
-    return sa.union(titles, offers)
-
-
-def copyable_publications(session: Session, user: User, group: Group) -> list[Publication]:
-    """Return the active titles of the other groups ``user`` organises, to copy into ``group``."""
-    organised = (
-        sa.select(Membership.group_id)
-        .where(Membership.user_id == user.id, Membership.role == Role.ORGANISER)
-        .scalar_subquery()
-    )
-    return list(
-        session.scalars(
-            sa.select(Publication)
-            .where(
-                Publication.group_id.in_(organised),
-                Publication.group_id != group.id,
-                Publication.active.is_(True),
-            )
-            .options(selectinload(Publication.prices), selectinload(Publication.group))
-            .order_by(Publication.group_id, Publication.title)
-        )
-    )
-
-
-def copy_publication(
-    session: Session, user: User, source: Publication, group: Group
-) -> Publication:
-    """Copy a title of another group ``user`` organises into ``group``, prices included.
-
-    The copy is independent: each group then sets its own prices and keeps its own stock.
-
-    :raises NotAllowed: when ``user`` does not organise the source's group.
-    """
-    allowed = session.scalar(
-        sa.select(Membership.id).where(
-            Membership.user_id == user.id,
-            Membership.group_id == source.group_id,
-            Membership.role == Role.ORGANISER,
-        )
-    )
-    if allowed is None or source.group_id == group.id:
-        raise NotAllowed(_("You can copy only from other groups you organise."))
-    copy = create_publication(
-        session,
-        group,
-        PublicationData(
-            title=source.title,
-            kind=source.kind,
-            language=source.language,
-            issue_number=source.issue_number,
-            issue_date=source.issue_date,
-            isbn=source.isbn,
-            is_free=source.is_free,
-            reorder_level=source.reorder_level,
-            prices={price.currency: price.amount for price in source.prices},
-        ),
-    )
-    copy.copied_from_id = source.id
-    session.flush()
-    return copy
-
-
 def create_store(session: Session, group: Group, name: str, note: str = "") -> Store:
     """Add a store to the group.
 
@@ -304,6 +171,58 @@ def stores_of(session: Session, group: Group) -> list[Store]:
     return list(
         session.scalars(sa.select(Store).where(Store.group_id == group.id).order_by(Store.name))
     )
+
+
+def subscription_offers_of(session: Session, group: Group, *, active_only: bool = False):
+    """Return the group's subscription offers with their prices."""
+    return list(session.scalars(_offers_statement(active_only), {"group_id": group.id}))
+
+
+@cache
+def _offers_statement(active_only: bool) -> sa.Select:
+    query = (
+        sa.select(SubscriptionOffer)
+        .where(SubscriptionOffer.group_id == sa.bindparam("group_id", type_=sa.Integer))
+        .options(selectinload(SubscriptionOffer.prices))
+        .order_by(SubscriptionOffer.active.desc(), SubscriptionOffer.name)
+    )
+    if active_only:
+        query = query.where(SubscriptionOffer.active.is_(True))
+    return query
+
+
+def save_subscription_offer(
+    session: Session,
+    group: Group,
+    *,
+    name: str,
+    description: str,
+    prices: Mapping[str, int],
+    active: bool = True,
+    offer: SubscriptionOffer | None = None,
+) -> SubscriptionOffer:
+    """Create a subscription offer, or change ``offer``; prices are per currency.
+
+    :raises ValidationFailed: on an unknown currency, a bad amount, or no price at all.
+    """
+    _check_prices(prices)
+    if not prices:
+        raise ValidationFailed(_("Give a price in at least one currency."), "no_price")
+    if offer is None:
+        offer = SubscriptionOffer(group_id=group.id, prices=[])
+        session.add(offer)
+    offer.name = name.strip()
+    offer.description = description.strip()
+    offer.active = active
+    remaining = dict(prices)
+    kept = []
+    for price in offer.prices:
+        if price.currency in remaining:
+            price.amount = remaining.pop(price.currency)
+            kept.append(price)
+    offer.prices = kept + [SubscriptionPrice(currency=c, amount=a) for c, a in remaining.items()]
+    session.flush()
+    return offer
 
 
 # The ledger ---------------------------------------------------------------------------------
@@ -376,7 +295,7 @@ def record_movement(
     return movement
 
 
-def _lock_store(session: Session, store: Store) -> None:
+def lock_store(session: Session, store: Store) -> None:
     """Serialise ledger writes that read a store's level first (PostgreSQL row lock)."""
     session.execute(sa.select(Store.id).where(Store.id == store.id).with_for_update())
 
@@ -436,55 +355,6 @@ def write_off(
     )
 
 
-def record_count(
-    session: Session, store: Store, publication: Publication, counted: int, user: User, reason: str
-) -> StockMovement | None:
-    """Book the difference between a count and the ledger's level as an adjustment.
-
-    Returns None when the count agrees with the ledger.
-
-    :raises ValidationFailed: on a negative or non-whole count.
-    """
-    if (
-        not isinstance(counted, int)
-        or isinstance(counted, bool)
-        or not 0 <= counted <= MAX_QUANTITY
-    ):
-        raise ValidationFailed(_("The count must be a whole number, 0 or more."), "quantity")
-    _lock_store(session, store)
-    level = store_level(session, store, publication)
-    difference = counted - level
-    if difference == 0:
-        return None
-    note = _(
-        "Count: %(counted)d, ledger said %(level)d. %(reason)s",
-        counted=counted,
-        level=level,
-        reason=reason,
-    )
-    if difference > 0:
-        return record_movement(
-            session,
-            publication=publication,
-            quantity=difference,
-            from_place=Place.ADJUSTMENT,
-            to_place=Place.STORE,
-            to_store=store,
-            user=user,
-            note=note,
-        )
-    return record_movement(
-        session,
-        publication=publication,
-        quantity=-difference,
-        from_place=Place.STORE,
-        from_store=store,
-        to_place=Place.ADJUSTMENT,
-        user=user,
-        note=note,
-    )
-
-
 def pack_for_event(
     session: Session,
     store: Store,
@@ -500,15 +370,17 @@ def pack_for_event(
     ``beyond_stock_reason`` (the store's figure is wrong: a delivery never booked in); the
     reason and the level it overrode go into the movement's note, so the ledger keeps them.
 
+    :raises EventClosed: when the event is closed out (its till is locked first).
     :raises ValidationFailed: code ``nothing_packed`` when every quantity is zero.
     :raises NotEnoughStock: when a title asks for more than the store holds and no reason is
         given.
     :raises NotAllowed: code ``organisers_only`` when someone else gives the reason.
     """
+    ensure_event_open(session, event)
     wanted = {publication: quantity for publication, quantity in quantities.items() if quantity}
     if not wanted:
         raise ValidationFailed(_("Enter how many copies of at least one title."), "nothing_packed")
-    _lock_store(session, store)
+    lock_store(session, store)
     levels = _levels(session, _holding_flows(Place.STORE, where=lambda holder: holder == store.id))
     shortfalls = [
         Shortfall(publication, quantity, levels.get((store.id, publication.id), 0))
@@ -518,7 +390,7 @@ def pack_for_event(
     reason = beyond_stock_reason.strip()
     if shortfalls and not reason:
         raise NotEnoughStock(store, shortfalls)
-    if shortfalls and not _organises(session, user, store.group_id):
+    if shortfalls and not organises(session, user, store.group):
         raise NotAllowed(
             _("Only an organiser may pack more than a store holds."), "organisers_only"
         )
@@ -547,19 +419,6 @@ def pack_for_event(
     ]
 
 
-def _organises(session: Session, user: User, group_id: int) -> bool:
-    return (
-        session.scalar(
-            sa.select(Membership.id).where(
-                Membership.user_id == user.id,
-                Membership.group_id == group_id,
-                Membership.role == Role.ORGANISER,
-            )
-        )
-        is not None
-    )
-
-
 def return_copies(
     session: Session,
     event: Event,
@@ -586,7 +445,13 @@ def return_copies(
 def return_from_event(
     session: Session, event: Event, store: Store, user: User
 ) -> list[StockMovement]:
-    """Move every copy the ledger still has at the event back to a store."""
+    """Move every copy the ledger still has at the event back to a store.
+
+    The close-out books its own returns through :func:`return_copies`, on a closed event.
+
+    :raises EventClosed: when the event is closed out (its till is locked first).
+    """
+    ensure_event_open(session, event)
     levels = event_levels(session, event)
     publications = session.scalars(
         sa.select(Publication).where(
@@ -605,41 +470,6 @@ def return_from_event(
         )
         for publication in publications
     ]
-
-
-def reverse_movement(
-    session: Session, movement: StockMovement, user: User, note: str = "", *, for_sale: bool = False
-) -> StockMovement:
-    """Append the movement that undoes ``movement``: same copies, the other way.
-
-    :raises AlreadyReversed: when it was reversed before (the unique constraint decides races).
-    :raises NotAllowed: code ``is_reversal`` for a reversal, ``sale_movement`` for a movement of a
-        sale (undo the sale instead).
-    """
-    if movement.reverses_id is not None:
-        raise NotAllowed(_("This entry is itself a correction."), "is_reversal")
-    if movement.sale_line_id is not None and not for_sale:
-        raise NotAllowed(_("Undo the sale on the sale screen instead."), "sale_movement")
-    try:
-        with session.begin_nested():
-            reversal = record_movement(
-                session,
-                publication=movement.publication,
-                quantity=movement.quantity,
-                from_place=movement.to_place,
-                from_store=movement.to_store,
-                from_event=movement.to_event,
-                to_place=movement.from_place,
-                to_store=movement.from_store,
-                to_event=movement.from_event,
-                user=user,
-                note=note or _("Correction"),
-                sale_line_id=movement.sale_line_id,
-                reverses=movement,
-            )
-    except sa.exc.IntegrityError as error:
-        raise AlreadyReversed(_("This entry was already corrected.")) from error
-    return reversal
 
 
 def _holding_flows(place: Place, group_id: int | None = None, where=None):
@@ -767,173 +597,3 @@ def totals_by_publication(levels: Mapping[tuple[int, int], int]) -> dict[int, in
     for (_store, publication), copies in levels.items():
         totals[publication] += copies
     return dict(totals)
-
-
-def recent_movements(session: Session, group: Group, limit: int = 100) -> list[StockMovement]:
-    """Return the group's latest movements with what a ledger page shows."""
-    return list(
-        session.scalars(
-            sa.select(StockMovement)
-            .where(StockMovement.group_id == group.id)
-            .options(
-                selectinload(StockMovement.publication),
-                selectinload(StockMovement.from_store),
-                selectinload(StockMovement.to_store),
-                selectinload(StockMovement.from_event),
-                selectinload(StockMovement.to_event),
-                selectinload(StockMovement.created_by),
-            )
-            .order_by(StockMovement.id.desc())
-            .limit(limit)
-        )
-    )
-
-
-#: Ledger rows per page: a phone screenful or three, not the whole history.
-LEDGER_PER_PAGE = 20
-
-
-@dataclass(frozen=True)
-class LedgerFilter:
-    """Which movements the ledger shows: of one store (in or out), of one title, and from one
-    local day to another (both included, in the group's zone); None leaves that out."""
-
-    store_id: int | None = None
-    publication_id: int | None = None
-    first_day: date | None = None
-    last_day: date | None = None
-
-
-def _local_day_start(day: date, zone_name: str) -> datetime:
-    """Return the UTC instant ``day`` begins in ``zone_name`` (an hour on where midnight is
-    skipped by a clock change)."""
-    midnight = datetime.combine(day, time())
-    try:
-        return local_to_utc(midnight, zone_name)
-    except NonexistentLocalTime:
-        return local_to_utc(midnight + timedelta(hours=1), zone_name)
-
-
-def ledger_page(
-    session: Session, group: Group, chosen: LedgerFilter, page: int = 1
-) -> tuple[list[StockMovement], bool]:
-    """Return a page of the group's movements, latest first, that ``chosen`` lets through, and
-    whether more follow."""
-    query = sa.select(StockMovement).where(StockMovement.group_id == group.id)
-    if chosen.store_id is not None:
-        query = query.where(
-            sa.or_(
-                StockMovement.from_store_id == chosen.store_id,
-                StockMovement.to_store_id == chosen.store_id,
-            )
-        )
-    if chosen.publication_id is not None:
-        query = query.where(StockMovement.publication_id == chosen.publication_id)
-    if chosen.first_day is not None:
-        since = _local_day_start(chosen.first_day, group.timezone)
-        query = query.where(StockMovement.created_at >= since)
-    if chosen.last_day is not None:
-        until = _local_day_start(chosen.last_day + timedelta(days=1), group.timezone)
-        query = query.where(StockMovement.created_at < until)
-    page = min(max(page, 1), 100_000)
-    rows = list(
-        session.scalars(
-            query.options(
-                selectinload(StockMovement.publication),
-                selectinload(StockMovement.from_store),
-                selectinload(StockMovement.to_store),
-                selectinload(StockMovement.from_event),
-                selectinload(StockMovement.to_event),
-                selectinload(StockMovement.created_by),
-            )
-            .order_by(StockMovement.id.desc())
-            .offset((page - 1) * LEDGER_PER_PAGE)
-            .limit(LEDGER_PER_PAGE + 1)
-        )
-    )
-    return rows[:LEDGER_PER_PAGE], len(rows) > LEDGER_PER_PAGE
-
-
-def reversed_ids(session: Session, movement_ids: Iterable[int]) -> set[int]:
-    """Return which of ``movement_ids`` have been reversed."""
-    ids = list(movement_ids)
-    if not ids:
-        return set()
-    return set(
-        session.scalars(
-            sa.select(StockMovement.reverses_id).where(StockMovement.reverses_id.in_(ids))
-        )
-    )
-
-
-# Public catalogue settings and subscription offers ------------------------------------------
-
-
-def catalogue_settings(session: Session, group: Group) -> CatalogueSettings | None:
-    """Return the group's catalogue settings, or None before an organiser saved any."""
-    return session.scalar(
-        sa.select(CatalogueSettings).where(CatalogueSettings.group_id == group.id)
-    )
-
-
-def save_how_to_order(session: Session, group: Group, text: str) -> CatalogueSettings:
-    """Set the group's "how to order" text shown on its public catalogue page."""
-    settings = catalogue_settings(session, group)
-    if settings is None:
-        settings = CatalogueSettings(group_id=group.id)
-        session.add(settings)
-    settings.how_to_order = text.strip()
-    session.flush()
-    return settings
-
-
-def subscription_offers_of(session: Session, group: Group, *, active_only: bool = False):
-    """Return the group's subscription offers with their prices."""
-    return list(session.scalars(_offers_statement(active_only), {"group_id": group.id}))
-
-
-@cache
-def _offers_statement(active_only: bool) -> sa.Select:
-    query = (
-        sa.select(SubscriptionOffer)
-        .where(SubscriptionOffer.group_id == sa.bindparam("group_id", type_=sa.Integer))
-        .options(selectinload(SubscriptionOffer.prices))
-        .order_by(SubscriptionOffer.active.desc(), SubscriptionOffer.name)
-    )
-    if active_only:
-        query = query.where(SubscriptionOffer.active.is_(True))
-    return query
-
-
-def save_subscription_offer(
-    session: Session,
-    group: Group,
-    *,
-    name: str,
-    description: str,
-    prices: Mapping[str, int],
-    active: bool = True,
-    offer: SubscriptionOffer | None = None,
-) -> SubscriptionOffer:
-    """Create a subscription offer, or change ``offer``; prices are per currency.
-
-    :raises ValidationFailed: on an unknown currency, a bad amount, or no price at all.
-    """
-    _check_prices(prices)
-    if not prices:
-        raise ValidationFailed(_("Give a price in at least one currency."), "no_price")
-    if offer is None:
-        offer = SubscriptionOffer(group_id=group.id, prices=[])
-        session.add(offer)
-    offer.name = name.strip()
-    offer.description = description.strip()
-    offer.active = active
-    remaining = dict(prices)
-    kept = []
-    for price in offer.prices:
-        if price.currency in remaining:
-            price.amount = remaining.pop(price.currency)
-            kept.append(price)
-    offer.prices = kept + [SubscriptionPrice(currency=c, amount=a) for c, a in remaining.items()]
-    session.flush()
-    return offer

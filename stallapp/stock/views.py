@@ -10,9 +10,8 @@ from stallapp.errors import StallError
 from stallapp.events.models import Event
 from stallapp.extensions import db
 from stallapp.forms import EmptyForm
-from stallapp.inputs import LARGEST_ID, has_control_characters, whole_number
 from stallapp.permissions import get_in_group_or_404, organiser_required
-from stallapp.stock import services
+from stallapp.stock import copying, corrections, history, lookups, public_settings, services
 from stallapp.stock.forms import (
     KIND_LABELS,
     CopyForm,
@@ -20,6 +19,7 @@ from stallapp.stock.forms import (
     HowToOrderForm,
     LedgerFilterForm,
     MoveForm,
+    PackForm,
     PublicationForm,
     ReceiveForm,
     ReturnForm,
@@ -146,7 +146,7 @@ def copy_publication(group: Group):
         if source is None:
             abort(404)
         try:
-            copy = services.copy_publication(db.session, current_user, source, group)
+            copy = copying.copy_publication(db.session, current_user, source, group)
         except StallError as error:
             db.session.rollback()
             flash(error.message, "error")
@@ -159,7 +159,7 @@ def copy_publication(group: Group):
     return render_template(
         "stock/copy.html",
         group=group,
-        candidates=services.copyable_publications(db.session, current_user, group),
+        candidates=copying.copyable_publications(db.session, current_user, group),
     )
 
 
@@ -317,7 +317,7 @@ def count(group: Group, store_id: int):
     """Record a stock count; the difference is booked as an adjustment."""
 
     def act(store, publication, form):
-        movement = services.record_count(
+        movement = corrections.record_count(
             db.session, store, publication, form.counted.data, current_user, form.reason.data
         )
         if movement is None:
@@ -325,10 +325,6 @@ def count(group: Group, store_id: int):
         return _("Count recorded; the difference is booked as an adjustment.")
 
     return _store_action(group, store_id, "count", act)
-
-
-#: Longest reason for packing beyond a store's level (kept in the movement's note).
-BEYOND_REASON_LENGTH = 200
 
 
 @bp.route("/events/<int:event_id>/pack", methods=["GET", "POST"])
@@ -339,48 +335,35 @@ def pack(group: Group, event_id: int):
     stores = services.stores_of(db.session, group)
     publications = services.publications_of(db.session, group, active_only=True)
     levels = services.store_levels(db.session, group)
-    errors: dict[str, str] = {}
-    form = EmptyForm()
-    if request.method == "POST" and form.validate_on_submit():
-        store_id = whole_number(request.form.get("store_id", ""), LARGEST_ID)
-        store = next((s for s in stores if s.id == store_id), None)
-        if store is None:
-            errors["store_id"] = _("Choose the store the copies come from.")
-        quantities = {}
-        for publication in publications:
-            raw = request.form.get(f"quantity-{publication.id}", "").strip() or "0"
-            quantity = whole_number(raw, services.MAX_QUANTITY)
-            if quantity is None:
-                errors[f"quantity-{publication.id}"] = _("Enter a whole number, 0 or more.")
-            else:
-                quantities[publication] = quantity
-        reason = request.form.get("beyond_reason", "").strip()
-        if len(reason) > BEYOND_REASON_LENGTH or has_control_characters(reason):
-            errors["beyond_reason"] = _(
-                "Keep the reason to one line of at most %(max)d characters.",
-                max=BEYOND_REASON_LENGTH,
+    form = PackForm.for_titles(publications, stores)
+    #: The confirmation (a reason) is asked for only once the levels were shown.
+    ask_reason = False
+    if form.validate_on_submit():
+        store = next(s for s in stores if s.id == form.store_id.data)
+        try:
+            movements = services.pack_for_event(
+                db.session,
+                store,
+                event,
+                form.quantities(publications),
+                current_user,
+                beyond_stock_reason=form.beyond_reason.data or "",
             )
-        if not errors:
-            try:
-                movements = services.pack_for_event(
-                    db.session, store, event, quantities, current_user, beyond_stock_reason=reason
+        except services.NotEnoughStock as error:
+            db.session.rollback()
+            form.form_errors.append(error.message)
+            ask_reason = True
+            for shortfall in error.shortfalls:
+                form.quantity(shortfall.publication).errors.append(
+                    _("Only %(held)d in %(store)s.", held=shortfall.held, store=error.store.name)
                 )
-            except services.NotEnoughStock as error:
-                db.session.rollback()
-                errors["form"] = error.message
-                # The confirmation (a reason) is asked for only once the levels were shown.
-                errors["beyond_reason"] = _("Say why the store's figure is wrong to pack anyway.")
-                for shortfall in error.shortfalls:
-                    errors[f"quantity-{shortfall.publication.id}"] = _(
-                        "Only %(held)d in %(store)s.", held=shortfall.held, store=error.store.name
-                    )
-            except StallError as error:
-                db.session.rollback()
-                errors["form"] = error.message
-            else:
-                db.session.commit()
-                flash(ngettext_copies(sum(m.quantity for m in movements), store.name), "success")
-                return redirect(url_for("stock.pack", group_slug=group.slug, event_id=event.id))
+        except StallError as error:
+            db.session.rollback()
+            form.form_errors.append(error.message)
+        else:
+            db.session.commit()
+            flash(ngettext_copies(sum(m.quantity for m in movements), store.name), "success")
+            return redirect(url_for("stock.pack", group_slug=group.slug, event_id=event.id))
     return_form = ReturnForm(prefix="return")
     return_form.store_id.choices = [(s.id, s.name) for s in stores]
     return (
@@ -392,11 +375,11 @@ def pack(group: Group, event_id: int):
             publications=publications,
             levels=levels,
             at_event=services.event_levels(db.session, event),
-            errors=errors,
-            posted=request.form,
+            form=form,
+            ask_reason=ask_reason,
             return_form=return_form,
         ),
-        400 if errors else 200,
+        400 if request.method == "POST" else 200,
     )
 
 
@@ -420,16 +403,21 @@ def return_stock(group: Group, event_id: int):
     form.store_id.choices = [(s.id, s.name) for s in services.stores_of(db.session, group)]
     if form.validate_on_submit():
         store = get_in_group_or_404(Store, form.store_id.data, group)
-        movements = services.return_from_event(db.session, event, store, current_user)
-        db.session.commit()
-        flash(
-            _(
-                "%(count)d copies moved back to %(store)s.",
-                count=sum(m.quantity for m in movements),
-                store=store.name,
-            ),
-            "success",
-        )
+        try:
+            movements = services.return_from_event(db.session, event, store, current_user)
+        except StallError as error:
+            db.session.rollback()
+            flash(error.message, "error")
+        else:
+            db.session.commit()
+            flash(
+                _(
+                    "%(count)d copies moved back to %(store)s.",
+                    count=sum(m.quantity for m in movements),
+                    store=store.name,
+                ),
+                "success",
+            )
     else:
         flash(_("Choose the store the copies go back to."), "error")
     return redirect(url_for("stock.pack", group_slug=group.slug, event_id=event.id))
@@ -444,16 +432,16 @@ def ledger(group: Group):
     form.store.choices = [("", _("All stores"))] + [
         (store.id, store.name) for store in services.stores_of(db.session, group)
     ]
-    form.title.choices = [("", _("All titles")), *services.title_choices(db.session, group)]
+    form.title.choices = [("", _("All titles")), *lookups.title_choices(db.session, group)]
     form.validate()
-    chosen = services.LedgerFilter(
+    chosen = history.LedgerFilter(
         store_id=form.store.data,
         publication_id=form.title.data,
         first_day=form.since.data if not form.since.errors else None,
         last_day=form.until.data if not form.until.errors else None,
     )
     page = request.args.get("page", 1, type=int)
-    movements, has_more = services.ledger_page(db.session, group, chosen, page)
+    movements, has_more = history.ledger_page(db.session, group, chosen, page)
     filters = {
         key: value
         for key, value in request.args.items()
@@ -467,7 +455,7 @@ def ledger(group: Group):
         page=max(page, 1),
         has_more=has_more,
         movements=movements,
-        reversed_ids=services.reversed_ids(db.session, [m.id for m in movements]),
+        reversed_ids=history.reversed_ids(db.session, [m.id for m in movements]),
         place_labels=PLACE_LABELS,
         form=EmptyForm(),
     )
@@ -480,7 +468,7 @@ def reverse(group: Group, movement_id: int):
     movement = get_in_group_or_404(StockMovement, movement_id, group)
     if EmptyForm().validate_on_submit():
         try:
-            services.reverse_movement(db.session, movement, current_user)
+            corrections.reverse_movement(db.session, movement, current_user)
         except StallError as error:
             db.session.rollback()
             flash(error.message, "error")
@@ -494,10 +482,10 @@ def reverse(group: Group, movement_id: int):
 @organiser_required
 def public_page(group: Group):
     """Edit the "how to order" text and the subscription offers of the public catalogue."""
-    settings = services.catalogue_settings(db.session, group)
+    settings = public_settings.catalogue_settings(db.session, group)
     form = HowToOrderForm(how_to_order=settings.how_to_order if settings else "")
     if form.validate_on_submit():
-        services.save_how_to_order(db.session, group, form.how_to_order.data or "")
+        public_settings.save_how_to_order(db.session, group, form.how_to_order.data or "")
         db.session.commit()
         flash(_("Saved."), "success")
         return redirect(url_for("stock.public_page", group_slug=group.slug))

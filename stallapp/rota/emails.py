@@ -6,13 +6,18 @@ from collections.abc import Callable, Iterable
 from flask import render_template
 from flask_babel import force_locale
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from sqlalchemy.orm import Session
 
 from stallapp.accounts.models import Group, User
+from stallapp.errors import StallError
+from stallapp.events.models import Event
 from stallapp.i18n import group_locale
 from stallapp.mail import MailPurpose, send_email
 from stallapp.rota.display import shift_when
+from stallapp.rota.lists import people_on_event
 from stallapp.rota.models import Assignment, CoverRequest, Shift
-from stallapp.rota.services import shift_title
+from stallapp.rota.shifts import shift_title
 from stallapp.urls import absolute_url
 
 
@@ -118,13 +123,22 @@ def shift_cancelled(shift: Shift, people: list[User]) -> None:
     )
 
 
-def event_message(
-    event, group: Group, people: list[User], sender: User, subject: str, body: str
-) -> int:
-    """Send an organiser's message to everyone on an event's shifts; return how many."""
+class NobodyOnShifts(StallError):
+    code = "nobody_on_shifts"
+    default_message = _l("Nobody is on this event's shifts yet.")
+
+
+def event_message(session: Session, event: Event, sender: User, subject: str, body: str) -> int:
+    """Send an organiser's message to everyone on an event's live shifts; return how many.
+
+    :raises NobodyOnShifts: when nobody is on them, so there is no one to write to.
+    """
+    people = people_on_event(session, event)
+    if not people:
+        raise NobodyOnShifts()
     return _send(
         people,
-        group,
+        event.group,
         lambda: subject,
         "email/rota_message.txt",
         # Answers go to the organiser who wrote, not to the app's address.

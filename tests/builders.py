@@ -1,20 +1,173 @@
-"""Builders for the reports tests: a stall taken through every service the UI uses."""
+"""The one place tests build domain rows.
 
+Two ways to make an event, chosen by what the test is about:
+
+- :func:`event_row` writes a plain ``Event`` row (no events service), for tests of other
+  packages that only need an event to hang shifts, sales or sign-ups on;
+- :func:`add_event` / :func:`add_meeting` go through the events services, as an organiser's
+  form would, for tests where what those services do is part of the story.
+
+The rest build what hangs off an event: registrations, and a stall taken through every
+service the UI uses (stock, sales, QR codes, sign-ups, rota) for the reports tests.
+"""
+
+import secrets
 import uuid
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from stallapp.accounts.models import Group, Role, User
 from stallapp.contacts.services import record_contact
 from stallapp.database import utcnow
-from stallapp.events.models import Event, Registration, RegistrationStatus
+from stallapp.events import services as events
+from stallapp.events.models import (
+    Event,
+    EventKind,
+    EventStatus,
+    Registration,
+    RegistrationStatus,
+)
 from stallapp.qr.models import QrPurpose
 from stallapp.qr.services import count_scan, create_qr_code
-from stallapp.rota import services as rota
+from stallapp.rota import shifts
 from stallapp.rota.models import Assignment, ShiftRole
-from stallapp.sales import services as sales
+from stallapp.sales import operations as sale_operations
+from stallapp.sales import recording as sale_recording
 from stallapp.stock import services as stock
 from stallapp.stock.models import Publication, PublicationKind, Store
+from stallapp.times import local_to_utc, utc_to_local
+
+# Events -----------------------------------------------------------------------------------
+
+#: What a plain stall row holds unless the test says otherwise: a day at the bookfair.
+STALL_ROW = {
+    "title": "Peterborough Radical Bookfair",
+    "hours": 7,
+    "venue_name": "The George Alcock Centre",
+    "address": "Whittlesey Rd, Stanground, Peterborough",
+}
+#: Any other kind is an evening meeting, with no venue unless the test gives one.
+MEETING_ROW = {"title": "Public meeting", "hours": 2}
+
+
+def event_row(
+    session,
+    group: Group,
+    *,
+    kind: EventKind = EventKind.STALL,
+    title: str | None = None,
+    starts_at: datetime | None = None,
+    local: datetime | None = None,
+    ends_at: datetime | None = None,
+    hours: float | None = None,
+    timezone: str | None = None,
+    status: EventStatus = EventStatus.PUBLISHED,
+    **columns,
+) -> Event:
+    """Add a published event row of ``group`` and flush; return it.
+
+    The start is ``starts_at`` (UTC), or ``local`` (a naive wall-clock time in ``timezone``,
+    the group's by default), or ``hours`` before ``ends_at``; with none of them, 10:00 local
+    ten days from now. Title, length and venue default by kind (:data:`STALL_ROW`,
+    :data:`MEETING_ROW`); ``columns`` sets any other column (``venue_name=None`` clears it).
+    """
+    defaults = STALL_ROW if kind == EventKind.STALL else MEETING_ROW
+    timezone = timezone or group.timezone
+    hours = defaults["hours"] if hours is None else hours
+    if local is not None:
+        starts_at = local_to_utc(local, timezone)
+    elif starts_at is None and ends_at is not None:
+        starts_at = ends_at - timedelta(hours=hours)
+    elif starts_at is None:
+        day = (utcnow() + timedelta(days=10)).date()
+        starts_at = local_to_utc(datetime(day.year, day.month, day.day, 10), timezone)
+    venue = {key: defaults[key] for key in ("venue_name", "address") if key in defaults}
+    event = Event(
+        group_id=group.id,
+        public_code=columns.pop("public_code", None) or secrets.token_urlsafe(8),
+        kind=kind,
+        title=title or defaults["title"],
+        starts_at=starts_at,
+        ends_at=ends_at or starts_at + timedelta(hours=hours),
+        timezone=timezone,
+        status=status,
+        **{**venue, **columns},
+    )
+    session.add(event)
+    session.flush()
+    return event
+
+
+def details(group: Group, *, start=None, hours=2, **overrides) -> events.EventDetails:
+    """Return event details; ``start`` is a naive local time (default: a week from now, 18:00)."""
+    if start is None:
+        day = utc_to_local(utcnow(), group.timezone).date() + timedelta(days=7)
+        start = datetime.combine(day, datetime.min.time()).replace(hour=18)
+    values = {
+        "kind": EventKind.PUBLIC_MEETING,
+        "title": "Public meeting",
+        "timezone": group.timezone,
+        "start": start,
+        "end": start + timedelta(hours=hours),
+        "venue_name": "Peculier Pub",
+        "address": "145 Bleecker St, New York",
+        "postcode": "10012",
+    }
+    values.update(overrides)
+    return events.EventDetails(**values)
+
+
+def add_event(db, group: Group, *, publish=True, start=None, hours=2, **overrides) -> Event:
+    """Create (and by default publish) an event of ``group`` through the service and commit."""
+    event = events.create_event(
+        db.session, group, details(group, start=start, hours=hours, **overrides), publish=publish
+    )
+    db.session.commit()
+    return event
+
+
+def add_meeting(db, group: Group, *, capacity=2, **overrides) -> Event:
+    """A published meeting with registration on and ``capacity`` places."""
+    return add_event(db, group, registration_required=True, capacity=capacity, **overrides)
+
+
+# Registrations ----------------------------------------------------------------------------
+
+
+def register(db, event: Event, email: str, name="Reg Istrant", note=""):
+    """Register through the service and commit; return the result (with its cancel token)."""
+    result = events.register(
+        db.session,
+        event,
+        name=name,
+        email=email,
+        note=note,
+        consent_text="I agree.",
+    )
+    db.session.commit()
+    return result
+
+
+def add_registration(
+    db, event: Event, *, email: str, name="Reg Istrant", contact=None, note="vegetarian"
+) -> Registration:
+    """Add a registration row, as the events package would (with a cancel-link hash), and flush."""
+    registration = Registration(
+        event_id=event.id,
+        contact_id=contact.id if contact is not None else None,
+        status=RegistrationStatus.REGISTERED,
+        name=name,
+        email=email,
+        note=note,
+        consent_text="I agree to be contacted about this event.",
+        cancel_token_hash=secrets.token_hex(32),
+    )
+    db.session.add(registration)
+    db.session.flush()
+    return registration
+
+
+# A stall taken through every service the UI uses (the reports tests) ----------------------
 
 
 def operation(kind: str, **fields) -> dict:
@@ -23,8 +176,10 @@ def operation(kind: str, **fields) -> dict:
 
 def record(session, event: Event, user: User, role: Role, *raw_operations, currency="GBP"):
     """Record operations as the sale screen does and return their results."""
-    parsed = [sales.parse_operation(raw, currency) for raw in raw_operations]
-    return sales.record_operations(session, event, sales.Seller(user, role), parsed)
+    parsed = [sale_operations.parse_operation(raw, currency) for raw in raw_operations]
+    return sale_recording.record_operations(
+        session, event, sale_recording.Seller(user, role), parsed
+    )
 
 
 @dataclass
@@ -165,10 +320,10 @@ def add_rota(db, stall: Stall) -> None:
     the member; a withdrawn member and a cancelled shift that must not count."""
     session = db.session
     start = stall.event.starts_at
-    morning = rota.add_shift(
+    morning = shifts.add_shift(
         session, stall.event, ShiftRole.STAFFING, start, start + timedelta(hours=3), people_needed=2
     )
-    afternoon = rota.add_shift(
+    afternoon = shifts.add_shift(
         session,
         stall.event,
         ShiftRole.PACKDOWN,
@@ -180,7 +335,7 @@ def add_rota(db, stall: Stall) -> None:
     _place(session, morning, stall.member)
     _place(session, morning, stall.organiser)
     _place(session, afternoon, stall.member)
-    cancelled = rota.add_shift(
+    cancelled = shifts.add_shift(
         session,
         stall.event,
         ShiftRole.SETUP,
@@ -188,8 +343,8 @@ def add_rota(db, stall: Stall) -> None:
         start + timedelta(hours=8),
     )
     _place(session, cancelled, stall.organiser)
-    rota.cancel_shift(session, cancelled)
-    evening = rota.add_shift(
+    shifts.cancel_shift(session, cancelled)
+    evening = shifts.add_shift(
         session,
         stall.event,
         ShiftRole.DRIVER,
