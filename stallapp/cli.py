@@ -5,7 +5,7 @@ from flask import current_app
 from flask.cli import with_appcontext
 
 from stallapp.accounts import services
-from stallapp.contacts import services as contact_services
+from stallapp.contacts import privacy as contact_privacy
 from stallapp.demo import DEMO_LOGINS, DEMO_PASSWORD, has_any_user, load_demo_data
 from stallapp.errors import StallError
 from stallapp.extensions import db
@@ -59,7 +59,7 @@ def demo_data(first_run: bool) -> None:
 @with_appcontext
 def purge_expired() -> None:
     """Apply each group's retention policy; report what went, in counts only (run from cron)."""
-    report = contact_services.purge_expired(db.session)
+    report = contact_privacy.purge_expired(db.session)
     resets_deleted = services.purge_password_resets(db.session)
     mail_deleted = outbox_services.purge(db.session, current_app.config["MAIL_KEEP_SENT"])
     db.session.commit()

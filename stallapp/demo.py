@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from stallapp.accounts import services
 from stallapp.accounts.models import Group, Role, User
 from stallapp.database import utcnow
+from stallapp.events import registrations as event_registrations
 from stallapp.events import services as event_services
 from stallapp.events.models import Event, EventKind, EventSeries
 from stallapp.events.series import Frequency, SeriesRule
@@ -322,11 +323,11 @@ def _load_demo_series(session: Session, nyc: Group) -> None:
         ),
         publish=True,
     )
-    upcoming = [event for event in series.events if event_services.registration_open(event)]
+    upcoming = [event for event in series.events if event_registrations.registration_open(event)]
     if upcoming:
         next_meeting = min(upcoming, key=lambda event: event.starts_at)
         for name, email in DEMO_REGISTRANTS:
-            event_services.register(
+            event_registrations.register(
                 session,
                 next_meeting,
                 name=name,

@@ -9,6 +9,7 @@ from wtforms import EmailField, IntegerField, StringField, TextAreaField
 from wtforms.validators import Length, StopValidation, ValidationError
 
 from stallapp.inputs import LARGEST_ID, has_control_characters
+from stallapp.money import is_valid_currency
 from stallapp.times import EARLIEST_DAY, LATEST_DAY
 
 #: Longest text a field without its own ``Length`` takes: one line, and several lines.
@@ -97,6 +98,15 @@ class DayInRange:
                     last=self.last.isoformat(),
                 )
             )
+
+
+class CurrencyCode:
+    """Read an ISO 4217 code as typed ("gbp ", "GBP") and refuse one that is not a currency."""
+
+    def __call__(self, form, field) -> None:
+        field.data = (field.data or "").strip().upper()
+        if not is_valid_currency(field.data):
+            raise ValidationError(_l("Unknown currency code."))
 
 
 class EmptyForm(StallForm):

@@ -19,6 +19,7 @@ from datetime import datetime, timedelta
 from stallapp.accounts.models import Group, Role, User
 from stallapp.contacts.services import record_contact
 from stallapp.database import utcnow
+from stallapp.events import registrations
 from stallapp.events import services as events
 from stallapp.events.models import (
     Event,
@@ -136,7 +137,7 @@ def add_meeting(db, group: Group, *, capacity=2, **overrides) -> Event:
 
 def register(db, event: Event, email: str, name="Reg Istrant", note=""):
     """Register through the service and commit; return the result (with its cancel token)."""
-    result = events.register(
+    result = registrations.register(
         db.session,
         event,
         name=name,

@@ -9,6 +9,7 @@ import sqlalchemy as sa
 
 from stallapp.announcements import services
 from stallapp.announcements.models import Announcement, AnnouncementStatus
+from stallapp.contacts import privacy
 from stallapp.contacts import services as contacts
 from stallapp.contacts.models import Contact
 from stallapp.events.models import Registration
@@ -45,7 +46,7 @@ def world(db, make_group, make_user):
     subscriber(db, group, "unconfirmed@example.org", confirm=False)
     subscriber(db, group, "left@example.org", unsubscribe=True)
     subscriber(db, group, "forgotten@example.org")
-    contacts.erase_address(db.session, group, "forgotten@example.org")
+    privacy.erase_address(db.session, group, "forgotten@example.org")
     subscriber(db, other, "elsewhere@example.org")
     db.session.commit()
     return {
@@ -270,7 +271,7 @@ def test_registrations_from_the_announcement_are_counted_in_the_event_report(app
 def test_forgetting_an_address_deletes_its_mail(app, db, world, mail):
     _sent_announcement(db, world)
     assert "ann@example.org" in [message.to for message in mail]
-    contacts.erase_address(db.session, world["group"], "ann@example.org")
+    privacy.erase_address(db.session, world["group"], "ann@example.org")
     db.session.commit()
     recipients = db.session.scalars(sa.select(OutgoingMessage.recipient)).all()
     assert "ann@example.org" not in recipients

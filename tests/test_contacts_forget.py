@@ -5,7 +5,7 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
-from stallapp.contacts import services
+from stallapp.contacts import privacy, services
 from stallapp.contacts.models import Contact, ContactMessage, ErasureRequest
 from stallapp.database import utcnow
 from stallapp.errors import InvalidToken
@@ -151,9 +151,9 @@ def test_forget_me_reaches_a_registrant_without_a_contact(uk, db):
         ),
         email="reg@example.org",
     )
-    token = services.request_erasure(db.session, uk, "reg@example.org")
+    token = privacy.request_erasure(db.session, uk, "reg@example.org")
     assert token is not None
-    erased = services.erase_by_request(db.session, token)
+    erased = privacy.erase_by_request(db.session, token)
     assert (erased.contacts, erased.registrations) == (0, 1)
 
 
@@ -168,19 +168,19 @@ def test_forget_me_honeypot_sends_nothing(client, uk, mail, db):
 
 def test_forget_me_link_expires_after_a_day(uk, db):
     subscriber(db, uk, "late@example.org")
-    token = services.request_erasure(db.session, uk, "late@example.org")
+    token = privacy.request_erasure(db.session, uk, "late@example.org")
     request = db.session.scalars(sa.select(ErasureRequest)).one()
     assert request.expires_at - request.created_at == timedelta(hours=24)
     request.expires_at = utcnow() - timedelta(seconds=1)
     db.session.commit()
     with pytest.raises(InvalidToken):
-        services.erase_by_request(db.session, token)
+        privacy.erase_by_request(db.session, token)
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Contact)) == 1
 
 
 def test_erased_contact_unsubscribe_link_no_longer_works(client, uk, db):
     contact = subscriber(db, uk, "gone@example.org")
     token = contact.unsubscribe_token
-    services.erase_address(db.session, uk, "gone@example.org")
+    privacy.erase_address(db.session, uk, "gone@example.org")
     db.session.commit()
     assert client.get(f"/u/{token}").status_code == 404

@@ -5,9 +5,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import sqlalchemy as sa
 
-from stallapp.contacts import services
+from stallapp.contacts import privacy, services
 from stallapp.contacts.models import Contact, ContactMessage, RetentionPolicy
 from stallapp.database import utcnow
+from stallapp.errors import ValidationFailed
 from stallapp.events.models import EventKind, Registration
 from tests.builders import add_registration, event_row
 
@@ -93,7 +94,7 @@ def test_inactive_contacts_go_after_the_group_setting(runner, uk, make_group, db
         days=23 * 30
     )
     strict = make_group(slug="strict")
-    services.save_retention_policy(db.session, strict, contact_months=12, registration_months=6)
+    privacy.save_retention_policy(db.session, strict, contact_months=12, registration_months=6)
     sign_up(db, strict, "strict@example.org", confirm=True).last_activity_at = utcnow() - (
         timedelta(days=13 * 31)
     )
@@ -155,19 +156,19 @@ def test_purge_reports_counts_never_names(runner, uk, db):
 
 def test_expired_links_are_deleted(runner, uk, db):
     sign_up(db, uk, "link@example.org")
-    services.request_erasure(db.session, uk, "link@example.org")
+    privacy.request_erasure(db.session, uk, "link@example.org")
     db.session.commit()
     assert "Expired confirmation and erasure links deleted: 0" in run_purge(runner)
     later = utcnow() + timedelta(days=8)
-    report = services.purge_expired(db.session, now=later)
+    report = privacy.purge_expired(db.session, now=later)
     assert report.expired_links_deleted == 2
 
 
 def test_months_before_counts_calendar_months():
-    assert services.months_before(datetime(2026, 3, 31, 12, tzinfo=UTC), 1) == datetime(
+    assert privacy.months_before(datetime(2026, 3, 31, 12, tzinfo=UTC), 1) == datetime(
         2026, 2, 28, 12, tzinfo=UTC
     )
-    assert services.months_before(datetime(2026, 1, 15, tzinfo=UTC), 24) == datetime(
+    assert privacy.months_before(datetime(2026, 1, 15, tzinfo=UTC), 24) == datetime(
         2024, 1, 15, tzinfo=UTC
     )
 
@@ -197,6 +198,6 @@ def test_retention_settings_page(client, uk, make_user, login_as, db):
 
 
 def test_retention_service_refuses_silly_periods(uk, db):
-    with pytest.raises(services.ValidationFailed) as raised:
-        services.save_retention_policy(db.session, uk, contact_months=0, registration_months=6)
+    with pytest.raises(ValidationFailed) as raised:
+        privacy.save_retention_policy(db.session, uk, contact_months=0, registration_months=6)
     assert raised.value.code == "bad_months"

@@ -10,8 +10,9 @@ from sqlalchemy.orm import Session
 
 from stallapp.contacts.models import Contact
 from stallapp.errors import InvalidToken
-from stallapp.events import services
+from stallapp.events import registrations, services
 from stallapp.events.models import Event, Registration, RegistrationStatus
+from stallapp.tokens import hash_token
 from tests.builders import add_event, add_meeting, register
 from tests.conftest import path_of
 
@@ -74,7 +75,7 @@ def test_register_from_the_event_page(client, db, meeting, mail):
     # Their own calendar file: it carries an online meeting's link once they have a place.
     assert f"/e/{meeting.public_code}/r/" in message.body
     token = _cancel_link(message).rsplit("/", 1)[1]
-    assert registration.cancel_token_hash == services.hash_token(token)
+    assert registration.cancel_token_hash == hash_token(token)
     assert token not in registration.cancel_token_hash
 
 
@@ -165,10 +166,10 @@ def test_cancelling_from_the_waiting_list_moves_nobody(db, meeting):
     register(db, meeting, "b@example.org")
     waiting = register(db, meeting, "c@example.org")
     last = register(db, meeting, "d@example.org")
-    cancellation = services.cancel_registration(db.session, waiting.cancel_token)
+    cancellation = registrations.cancel_registration(db.session, waiting.cancel_token)
     db.session.commit()
     assert cancellation.moved_up == []
-    assert services.waiting_position(db.session, last.registration) == 1
+    assert registrations.waiting_position(db.session, last.registration) == 1
 
 
 def test_registering_twice_makes_one_registration(client, db, meeting, mail):
@@ -186,7 +187,7 @@ def test_registering_twice_makes_one_registration(client, db, meeting, mail):
 
 def test_after_cancelling_one_may_register_again(db, meeting):
     result = register(db, meeting, "a@example.org")
-    services.cancel_registration(db.session, result.cancel_token)
+    registrations.cancel_registration(db.session, result.cancel_token)
     db.session.commit()
     again = register(db, meeting, "a@example.org")
     assert again.created
@@ -223,8 +224,8 @@ def test_no_registration_when_off_over_or_unpublished(client, db, nyc):
         client.post(f"/e/{event.public_code}", data=_form("a@example.org"))
     assert client.post(f"/e/{draft.public_code}", data=_form("a@example.org")).status_code == 404
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Registration)) == 0
-    with pytest.raises(services.RegistrationClosed):
-        services.register(db.session, over, name="A", email="a@example.org", consent_text="ok")
+    with pytest.raises(registrations.RegistrationClosed):
+        registrations.register(db.session, over, name="A", email="a@example.org", consent_text="ok")
 
 
 def test_forgotten_people_are_not_moved_up(db, meeting):
@@ -235,13 +236,13 @@ def test_forgotten_people_are_not_moved_up(db, meeting):
     forgotten.email, forgotten.name = "", ""
     forgotten.anonymised_at = services.utcnow()
     db.session.commit()
-    cancellation = services.cancel_registration(db.session, first.cancel_token)
+    cancellation = registrations.cancel_registration(db.session, first.cancel_token)
     assert [offer.registration.email for offer in cancellation.moved_up] == ["d@example.org"]
 
 
 def test_service_errors_on_unknown_cancel_token(db, meeting):
     with pytest.raises(InvalidToken):
-        services.cancel_registration(db.session, "nope")
+        registrations.cancel_registration(db.session, "nope")
 
 
 def test_the_last_place_cannot_go_twice(app, db, backend, nyc):
@@ -254,7 +255,7 @@ def test_the_last_place_cannot_go_twice(app, db, backend, nyc):
 
     def register_second():
         with app.app_context():
-            result = services.register(
+            result = registrations.register(
                 second,
                 second.get(Event, event_id),
                 name="B",
@@ -265,7 +266,7 @@ def test_the_last_place_cannot_go_twice(app, db, backend, nyc):
             outcome["status"] = result.registration.status
 
     try:
-        result = services.register(
+        result = registrations.register(
             first, first.get(Event, event_id), name="A", email="a@example.org", consent_text="ok"
         )
         assert result.registration.status == RegistrationStatus.REGISTERED

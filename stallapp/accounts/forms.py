@@ -13,8 +13,7 @@ from wtforms.validators import DataRequired, Email, EqualTo, Length, Regexp, Val
 
 from stallapp.accounts.models import Role
 from stallapp.accounts.passwords import MAX_LENGTH, password_problem
-from stallapp.forms import StallForm
-from stallapp.money import is_valid_currency
+from stallapp.forms import CurrencyCode, StallForm
 from stallapp.times import is_valid_timezone
 
 LANGUAGE_CHOICES = [
@@ -104,7 +103,7 @@ class GroupForm(StallForm):
     )
     currency = StringField(
         _l("Currency"),
-        validators=[DataRequired(), Length(min=3, max=3)],
+        validators=[DataRequired(), Length(min=3, max=3), CurrencyCode()],
         description=_l("ISO 4217 code such as GBP, USD, CAD, EUR."),
     )
     language = SelectField(_l("Language"), choices=LANGUAGE_CHOICES)
@@ -113,8 +112,3 @@ class GroupForm(StallForm):
         field.data = (field.data or "").strip()
         if not is_valid_timezone(field.data):
             raise ValidationError(_l("Unknown time zone. Try e.g. Europe/London."))
-
-    def validate_currency(self, field):
-        field.data = (field.data or "").strip().upper()
-        if not is_valid_currency(field.data):
-            raise ValidationError(_l("Unknown currency code."))

@@ -4,7 +4,7 @@ from flask_babel import lazy_gettext as _l
 from wtforms import BooleanField, EmailField, IntegerField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Email, InputRequired, Length, NumberRange, Optional
 
-from stallapp.contacts.services import MAX_RETENTION_MONTHS
+from stallapp.contacts.privacy import MAX_RETENTION_MONTHS
 from stallapp.forms import StallForm
 
 

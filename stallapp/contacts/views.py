@@ -5,7 +5,7 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
 from stallapp.accounts.models import Group
-from stallapp.contacts import services
+from stallapp.contacts import privacy, services
 from stallapp.contacts.forms import RetentionForm
 from stallapp.contacts.models import ContactMessage, MessageStatus
 from stallapp.csv_export import csv_response
@@ -107,11 +107,11 @@ def export(group: Group):
 @organiser_required
 def retention(group: Group):
     """Choose how long the group keeps contacts and registrations."""
-    policy = services.retention_policy(db.session, group)
+    policy = privacy.retention_policy(db.session, group)
     form = RetentionForm(obj=policy)
     if form.validate_on_submit():
         try:
-            services.save_retention_policy(
+            privacy.save_retention_policy(
                 db.session,
                 group,
                 contact_months=form.contact_months.data,

@@ -9,7 +9,7 @@ from flask_babel import force_locale
 from flask_babel import gettext as _
 
 from stallapp.events.models import Event, Registration, RegistrationStatus
-from stallapp.events.services import PlaceOffer
+from stallapp.events.registrations import PlaceOffer
 from stallapp.i18n import group_locale
 from stallapp.mail import MailPurpose, send_email
 from stallapp.urls import absolute_url

@@ -10,6 +10,7 @@ from flask_login import current_user
 from stallapp.accounts.models import Group
 from stallapp.csv_export import csv_response
 from stallapp.errors import StallError
+from stallapp.events import registrations as event_registrations
 from stallapp.events import services
 from stallapp.events.emails import send_event_cancelled, send_place_offers
 from stallapp.events.forms import EventForm, SeriesForm
@@ -122,7 +123,7 @@ def show_event(group: Group, event_id: int):
     """Show an event and lead to all that belongs to it: for organisers its state, rota,
     packing, sale screen, QR codes, door list, close-out and report; for members their shifts."""
     event = get_in_group_or_404(Event, event_id, group)
-    registrations = services.registrations_of(db.session, event)
+    registrations = event_registrations.registrations_of(db.session, event)
     hub = event_hub(db.session, event, current_user)
     return render_template(
         "events/show.html",
@@ -240,7 +241,9 @@ def check_in(group: Group, event_id: int, registration_id: int):
         abort(404)
     if EmptyForm().validate_on_submit():
         try:
-            services.set_checked_in(db.session, registration, request.form.get("checked_in") != "0")
+            event_registrations.set_checked_in(
+                db.session, registration, request.form.get("checked_in") != "0"
+            )
         except StallError as error:
             db.session.rollback()
             flash(error.message, "error")
@@ -262,5 +265,5 @@ def check_in(group: Group, event_id: int, registration_id: int):
 def registrations_csv(group: Group, event_id: int):
     """Download the event's registrations as CSV."""
     event = get_in_group_or_404(Event, event_id, group)
-    header, rows = services.registrations_table(db.session, event)
+    header, rows = event_registrations.registrations_table(db.session, event)
     return csv_response(f"registrations-{group.slug}-{event.public_code}.csv", header, rows)

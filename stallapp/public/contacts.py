@@ -11,7 +11,7 @@ from flask_babel import force_locale
 from flask_babel import gettext as _
 
 from stallapp.announcements.services import SOURCE_PARAMETER, count_unsubscribe
-from stallapp.contacts import services
+from stallapp.contacts import privacy, services
 from stallapp.contacts.forms import ContactForm, ForgetForm, JoinForm
 from stallapp.errors import InvalidToken
 from stallapp.extensions import csrf, db, limiter
@@ -205,7 +205,7 @@ def forget(group_slug: str):
         log.info("forget form: honeypot filled, nothing sent")
         return render_template("public/forget_sent.html", group=group)
     if form.validate_on_submit():
-        token = services.request_erasure(db.session, group, form.email.data)
+        token = privacy.request_erasure(db.session, group, form.email.data)
         if token:
             with force_locale(group.language):
                 send_email(
@@ -230,7 +230,7 @@ def forget(group_slug: str):
 def erase(token: str):
     """Erase everything a group holds about you, with the link from the "forget me" email."""
     try:
-        erasure = services.live_erasure_request(db.session, token)
+        erasure = privacy.live_erasure_request(db.session, token)
     except InvalidToken:
         return _invalid_link()
     group = erasure.group
@@ -239,7 +239,7 @@ def erase(token: str):
     form = EmptyForm(meta=NO_TOKEN)
     if form.validate_on_submit():
         try:
-            services.erase_by_request(db.session, token)
+            privacy.erase_by_request(db.session, token)
         except InvalidToken:
             db.session.rollback()
             return _invalid_link(group)

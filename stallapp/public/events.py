@@ -19,7 +19,7 @@ from flask_babel import gettext as _
 from stallapp.announcements.services import SOURCE_PARAMETER, source_announcement_id
 from stallapp.caching import ALWAYS_REVALIDATE, public_response
 from stallapp.errors import InvalidToken, StallError
-from stallapp.events import services
+from stallapp.events import registrations, services
 from stallapp.events.calendar import calendar_bytes
 from stallapp.events.emails import send_place_offers, send_registration_email
 from stallapp.events.forms import RegistrationForm
@@ -114,7 +114,7 @@ def registration_calendar(event_code: str, token: str):
     """Serve a registrant's own calendar file, with the meeting link once they have a place."""
     event = _public_event_or_404(event_code)
     try:
-        registration = services.registration_for_cancel_token(db.session, token)
+        registration = registrations.registration_for_cancel_token(db.session, token)
     except InvalidToken:
         abort(404)
     if registration.event_id != event.id:
@@ -153,7 +153,7 @@ def _consent_wording(event: Event) -> str:
 def event_page(event_code: str):
     """Show an event to the public, and register for it when registration is on."""
     event = _public_event_or_404(event_code)
-    form = RegistrationForm(meta=NO_TOKEN) if services.registration_open(event) else None
+    form = RegistrationForm(meta=NO_TOKEN) if registrations.registration_open(event) else None
     if form is not None:
         form.consent.label.text = _consent_wording(event)
     if form is not None and form.validate_on_submit():
@@ -164,7 +164,7 @@ def event_page(event_code: str):
                 "public/event_registered.html", event=event, waiting=False, position=0
             )
         try:
-            result = services.register(
+            result = registrations.register(
                 db.session,
                 event,
                 name=form.name.data,
@@ -181,7 +181,7 @@ def event_page(event_code: str):
             form.form_errors.append(error.message)
         else:
             registration = result.registration
-            position = services.waiting_position(db.session, registration)
+            position = registrations.waiting_position(db.session, registration)
             send_registration_email(registration, result.cancel_token, position)
             db.session.commit()
             log.info(
@@ -220,7 +220,7 @@ def cancel_registration(event_code: str, token: str):
     """Cancel a registration with the link from its email: ask first, then cancel."""
     event = _public_event_or_404(event_code)
     try:
-        registration = services.registration_for_cancel_token(db.session, token)
+        registration = registrations.registration_for_cancel_token(db.session, token)
         if registration.event_id != event.id:
             raise InvalidToken()
     except InvalidToken as error:
@@ -230,7 +230,7 @@ def cancel_registration(event_code: str, token: str):
     form = EmptyForm(meta=NO_TOKEN)
     if form.validate_on_submit():
         try:
-            cancellation = services.cancel_registration(db.session, token)
+            cancellation = registrations.cancel_registration(db.session, token)
         except InvalidToken as error:
             db.session.rollback()
             return render_template(

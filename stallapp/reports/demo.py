@@ -22,7 +22,8 @@ from stallapp.sales import operations as sale_operations
 from stallapp.sales import recording as sale_recording
 from stallapp.sales.models import Sale
 from stallapp.stock import services as stock
-from stallapp.stock.models import Publication, Store
+from stallapp.stock.lookups import publication_named
+from stallapp.stock.models import Store
 from stallapp.times import utc_to_local
 
 HISTORY_STORE = "Lock-up"
@@ -41,16 +42,6 @@ HISTORY = [
 ]
 SHEFFIELD = "Sheffield Radical Bookfair"
 NEWCASTLE = "Newcastle Ewan Brown Anarchist Bookfair"
-
-
-def _title(session: Session, group: Group, title: str, issue: str = "") -> Publication | None:
-    return session.scalar(
-        sa.select(Publication).where(
-            Publication.group_id == group.id,
-            Publication.title == title,
-            Publication.issue_number == issue,
-        )
-    )
 
 
 def _past_event(session: Session, group: Group, title: str) -> Event | None:
@@ -117,9 +108,9 @@ def load_demo_reports(session: Session, groups: dict[str, Group], organiser: Use
     if organiser is None:
         return
     titles = {
-        "journal": _title(session, uk, "Revolutionary Perspectives", "No. 23"),
-        "aurora": _title(session, uk, "Aurora"),
-        "book": _title(session, uk, "1917"),
+        "journal": publication_named(session, uk, "Revolutionary Perspectives", "No. 23"),
+        "aurora": publication_named(session, uk, "Aurora"),
+        "book": publication_named(session, uk, "1917"),
     }
     if any(title is None for title in titles.values()):
         return

@@ -4,6 +4,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from stallapp.display import time_span
+from stallapp.events.display import event_place
 from stallapp.rota.lists import fill_state
 from stallapp.rota.models import Shift
 
@@ -43,9 +44,7 @@ def event_when(event) -> str:
 
 def shift_place(shift: Shift) -> str:
     """Return the event's venue and address on one line, or its online link."""
-    event = shift.event
-    place = ", ".join(part for part in (event.venue_name, event.address, event.postcode) if part)
-    return place or event.online_url
+    return event_place(shift.event) or shift.event.online_url
 
 
 def fill_label(shift: Shift) -> str:

@@ -36,13 +36,7 @@ def lock_till(session: Session, event: Event) -> EventTill:
     Every write at one event takes this lock first, so operations at one stall are applied one
     after the other and a replay always sees the first copy's stored result.
     """
-    # populate_existing: a till this session loaded before the lock must show what is true now.
-    till = session.scalar(
-        sa.select(EventTill)
-        .where(EventTill.event_id == event.id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    )
+    till = _locked_till(session, event)
     if till is not None:
         return till
     try:
@@ -50,7 +44,12 @@ def lock_till(session: Session, event: Event) -> EventTill:
             session.add(default_till(event))
             session.flush()
     except sa.exc.IntegrityError:
-        pass
+        pass  # another request created it first; lock theirs
+    return _locked_till(session, event)
+
+
+def _locked_till(session: Session, event: Event) -> EventTill | None:
+    # populate_existing: a till this session loaded before the lock must show what is true now.
     return session.scalar(
         sa.select(EventTill)
         .where(EventTill.event_id == event.id)

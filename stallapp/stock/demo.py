@@ -9,7 +9,8 @@ from sqlalchemy.orm import Session
 from stallapp.accounts.models import Group, User
 from stallapp.events.models import Event
 from stallapp.stock import public_settings, services
-from stallapp.stock.models import Publication, PublicationKind, StockMovement, Store
+from stallapp.stock.lookups import publication_named
+from stallapp.stock.models import PublicationKind, StockMovement, Store
 
 UK_HOW_TO_ORDER = (
     "Order by email: ask us for our bank details, or donate the cost of the publications via "
@@ -114,23 +115,13 @@ DEMO_OFFERS = {
 PETERBOROUGH = "Peterborough Radical Bookfair"
 
 
-def _publication(session: Session, group: Group, title: str, issue: str) -> Publication | None:
-    return session.scalar(
-        sa.select(Publication).where(
-            Publication.group_id == group.id,
-            Publication.title == title,
-            Publication.issue_number == issue,
-        )
-    )
-
-
 def load_demo_stock(session: Session, groups: dict[str, Group], organiser: User | None) -> None:
     """Create the demo titles, stores, print runs and offers that do not exist yet, and pack the
     next Peterborough stall of ``uk`` (when the events' demo data made it) if nothing is packed."""
     for slug, titles in DEMO_TITLES.items():
         group = groups[slug]
         for title, kind, language, issue, issued, free, prices in titles:
-            if _publication(session, group, title, issue) is None:
+            if publication_named(session, group, title, issue) is None:
                 services.create_publication(
                     session,
                     group,
@@ -151,7 +142,7 @@ def load_demo_stock(session: Session, groups: dict[str, Group], organiser: User 
         if store is None:
             store = services.create_store(session, group, DEMO_STORES[slug])
             for (title, issue), copies in DEMO_PRINT_RUNS[slug].items():
-                publication = _publication(session, group, title, issue)
+                publication = publication_named(session, group, title, issue)
                 services.receive(session, store, publication, copies, organiser, "Print run")
         if not services.subscription_offers_of(session, group):
             for name, description, prices in DEMO_OFFERS.get(slug, []):
@@ -187,9 +178,9 @@ def _pack_peterborough(session: Session, uk: Group, organiser: User | None) -> N
         store,
         event,
         {
-            _publication(session, uk, "Revolutionary Perspectives", "No. 24"): 20,
-            _publication(session, uk, "Aurora", ""): 30,
-            _publication(session, uk, "1917", ""): 5,
+            publication_named(session, uk, "Revolutionary Perspectives", "No. 24"): 20,
+            publication_named(session, uk, "Aurora", ""): 30,
+            publication_named(session, uk, "1917", ""): 5,
         },
         organiser,
     )

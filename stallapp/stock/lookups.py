@@ -39,6 +39,19 @@ def _publications_by_id_statement() -> sa.Select:
     )
 
 
+def publication_named(
+    session: Session, group: Group, title: str, issue: str = ""
+) -> Publication | None:
+    """Return the group's title with this name and issue (the demo data finds its titles so)."""
+    return session.scalar(
+        sa.select(Publication).where(
+            Publication.group_id == group.id,
+            Publication.title == title,
+            Publication.issue_number == issue,
+        )
+    )
+
+
 def title_label() -> sa.ColumnElement[str]:
     """:attr:`Publication.full_title` in SQL, for queries that read plain rows."""
     return sa.case(
