@@ -99,6 +99,15 @@ def event_row(
     return event
 
 
+def meeting_row(session, group: Group, **columns) -> Event:
+    """Add a published public meeting taking registrations, a week from now unless ``starts_at``
+    or ``ends_at`` says otherwise (the contacts tests' event)."""
+    if "starts_at" not in columns and "ends_at" not in columns:
+        columns["starts_at"] = utcnow() + timedelta(days=7)
+    columns.setdefault("registration_required", True)
+    return event_row(session, group, kind=EventKind.PUBLIC_MEETING, **columns)
+
+
 def details(group: Group, *, start=None, hours=2, **overrides) -> events.EventDetails:
     """Return event details; ``start`` is a naive local time (default: a week from now, 18:00)."""
     if start is None:

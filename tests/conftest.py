@@ -408,6 +408,27 @@ def phone(browser, live_server):
     context.close()
 
 
+@pytest.fixture
+def server(app):
+    """The test app served over HTTP by a server a test can stop and start again, as the
+    network going away at a stall (the sale screen's offline journeys)."""
+    from tests.browser import RestartableLiveServer
+
+    app.config["SERVER_NAME"] = None
+    with RestartableLiveServer(app) as running:
+        yield running
+
+
+@pytest.fixture
+def context(browser, server):
+    """A phone-sized browser context on the restartable server, for tests that open pages."""
+    from tests.browser import PHONE
+
+    context = browser.new_context(viewport=PHONE, base_url=server.url, is_mobile=True)
+    yield context
+    context.close()
+
+
 @pytest.fixture(scope="session", autouse=True)
 def compiled_translations():
     """Compile the .po catalogues when their .mo is missing or older (``make`` does it too)."""

@@ -12,8 +12,8 @@ import sqlalchemy as sa
 
 from stallapp.sales.models import ClientOperation, Sale, SaleKind
 from stallapp.stock import services as stock
-from tests.browser import PHONE, RestartableLiveServer, open_sale_screen
 from tests.browser import log_in as browser_log_in
+from tests.browser import open_sale_screen
 from tests.conftest import PASSWORD
 
 pytestmark = pytest.mark.browser
@@ -23,20 +23,6 @@ pytestmark = pytest.mark.browser
 def backend():
     """Browser journeys run on SQLite; the database rules are covered on both elsewhere."""
     return "sqlite"
-
-
-@pytest.fixture
-def server(app):
-    app.config["SERVER_NAME"] = None
-    with RestartableLiveServer(app) as running:
-        yield running
-
-
-@pytest.fixture
-def context(browser, server):
-    context = browser.new_context(viewport=PHONE, base_url=server.url, is_mobile=True)
-    yield context
-    context.close()
 
 
 def log_in(page, user):

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 from stallapp.sales.models import Sale
 from stallapp.stock import services as stock
-from tests.browser import PHONE, RestartableLiveServer, log_in, open_sale_screen
+from tests.browser import log_in, open_sale_screen
 from tests.conftest import PASSWORD
 
 pytestmark = pytest.mark.browser
@@ -40,20 +40,6 @@ HIDE_AND_SHOW = """() => {
 def backend():
     """Browser journeys run on SQLite; the database rules are covered on both elsewhere."""
     return "sqlite"
-
-
-@pytest.fixture
-def server(app):
-    app.config["SERVER_NAME"] = None
-    with RestartableLiveServer(app) as running:
-        yield running
-
-
-@pytest.fixture
-def context(browser, server):
-    context = browser.new_context(viewport=PHONE, base_url=server.url, is_mobile=True)
-    yield context
-    context.close()
 
 
 def sales_in_the_books(db) -> int:

@@ -9,8 +9,8 @@ from stallapp.contacts import privacy, services
 from stallapp.contacts.models import Contact, ContactMessage, ErasureRequest
 from stallapp.database import utcnow
 from stallapp.errors import InvalidToken
-from stallapp.events.models import EventKind, Registration, RegistrationStatus
-from tests.builders import add_registration, event_row
+from stallapp.events.models import Registration, RegistrationStatus
+from tests.builders import add_registration, meeting_row
 from tests.conftest import link_in, path_of
 
 
@@ -70,25 +70,12 @@ def test_forget_me_erases_contact_and_messages_and_anonymises_registrations(
 ):
     contact = subscriber(db, uk, "gone@example.org")
     services.receive_message(db.session, uk, email="gone@example.org", name="Gone", body="Hi")
-    meeting = event_row(
-        db.session,
-        uk,
-        kind=EventKind.PUBLIC_MEETING,
-        starts_at=utcnow() + timedelta(days=7),
-        registration_required=True,
-    )
+    meeting = meeting_row(db.session, uk)
     mine = add_registration(db, meeting, email="gone@example.org", name="Gone", contact=contact)
     # A registration made with the address but not linked to the contact is theirs too.
     add_registration(
         db,
-        event_row(
-            db.session,
-            uk,
-            kind=EventKind.PUBLIC_MEETING,
-            title="Stall",
-            starts_at=utcnow() + timedelta(days=7),
-            registration_required=True,
-        ),
+        meeting_row(db.session, uk, title="Stall"),
         email="gone@example.org",
     )
     add_registration(db, meeting, email="stays@example.org", name="Stays")
@@ -142,13 +129,7 @@ def test_forget_me_answers_the_same_for_unknown_addresses(client, uk, mail, db):
 def test_forget_me_reaches_a_registrant_without_a_contact(uk, db):
     add_registration(
         db,
-        event_row(
-            db.session,
-            uk,
-            kind=EventKind.PUBLIC_MEETING,
-            starts_at=utcnow() + timedelta(days=7),
-            registration_required=True,
-        ),
+        meeting_row(db.session, uk),
         email="reg@example.org",
     )
     token = privacy.request_erasure(db.session, uk, "reg@example.org")

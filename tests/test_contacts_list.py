@@ -2,16 +2,14 @@
 
 import csv
 import io
-from datetime import datetime, timedelta
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import pytest
 
 from stallapp.contacts import services
-from stallapp.database import utcnow
-from stallapp.events.models import EventKind
 from stallapp.qr.models import QrCode, QrPurpose
-from tests.builders import add_registration, event_row
+from tests.builders import add_registration, meeting_row
 
 
 @pytest.fixture
@@ -76,14 +74,7 @@ def test_members_cannot_export(client, nyc, make_user, login_as):
 
 
 def test_contacts_list_shows_consent_and_origin(client, nyc, organiser, login_as, db):
-    meeting = event_row(
-        db.session,
-        nyc,
-        kind=EventKind.PUBLIC_MEETING,
-        title="Monthly meeting at the Peculier Pub",
-        starts_at=utcnow() + timedelta(days=7),
-        registration_required=True,
-    )
+    meeting = meeting_row(db.session, nyc, title="Monthly meeting at the Peculier Pub")
     code = QrCode(group_id=nyc.id, code="tbl1", purpose=QrPurpose.JOIN, label="table card")
     db.session.add(code)
     db.session.flush()
@@ -129,13 +120,7 @@ def test_contacts_list_statement_count_does_not_grow(
             assert client.get("/groups/nyc/contacts/").status_code == 200
         return counter.count
 
-    meeting = event_row(
-        db.session,
-        nyc,
-        kind=EventKind.PUBLIC_MEETING,
-        starts_at=utcnow() + timedelta(days=7),
-        registration_required=True,
-    )
+    meeting = meeting_row(db.session, nyc)
     services.receive_message(db.session, nyc, email="a@example.org", name="A", body="Hi")
     db.session.commit()
     few = measure()

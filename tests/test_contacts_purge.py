@@ -9,8 +9,8 @@ from stallapp.contacts import privacy, services
 from stallapp.contacts.models import Contact, ContactMessage, RetentionPolicy
 from stallapp.database import utcnow
 from stallapp.errors import ValidationFailed
-from stallapp.events.models import EventKind, Registration
-from tests.builders import add_registration, event_row
+from stallapp.events.models import Registration
+from tests.builders import add_registration, meeting_row
 
 
 @pytest.fixture
@@ -48,13 +48,7 @@ def test_unconfirmed_sign_ups_go_after_seven_days_but_only_what_is_unconfirmed(r
     registered = sign_up(db, uk, "registered@example.org", days_ago=8)
     add_registration(
         db,
-        event_row(
-            db.session,
-            uk,
-            kind=EventKind.PUBLIC_MEETING,
-            starts_at=utcnow() + timedelta(days=7),
-            registration_required=True,
-        ),
+        meeting_row(db.session, uk),
         email="registered@example.org",
         contact=registered,
     )
@@ -81,13 +75,7 @@ def test_unconfirmed_sign_ups_go_after_seven_days_but_only_what_is_unconfirmed(r
 def test_inactive_contacts_go_after_the_group_setting(runner, uk, make_group, db):
     old = sign_up(db, uk, "old@example.org", confirm=True)
     services.receive_message(db.session, uk, email="old@example.org", name="Old", body="Hello")
-    past_event = event_row(
-        db.session,
-        uk,
-        kind=EventKind.PUBLIC_MEETING,
-        ends_at=utcnow() - timedelta(days=20),
-        registration_required=True,
-    )
+    past_event = meeting_row(db.session, uk, ends_at=utcnow() - timedelta(days=20))
     registration = add_registration(db, past_event, email="old@example.org", contact=old)
     old.last_activity_at = utcnow() - timedelta(days=25 * 31)
     sign_up(db, uk, "recent@example.org", confirm=True).last_activity_at = utcnow() - timedelta(
@@ -114,22 +102,10 @@ def test_inactive_contacts_go_after_the_group_setting(runner, uk, make_group, db
 
 def test_registrations_are_anonymised_months_after_their_event(runner, uk, db):
     person = sign_up(db, uk, "person@example.org", confirm=True)
-    long_ago = event_row(
-        db.session,
-        uk,
-        kind=EventKind.PUBLIC_MEETING,
-        title="Old meeting",
-        ends_at=utcnow() - timedelta(days=7 * 31),
-        registration_required=True,
+    long_ago = meeting_row(
+        db.session, uk, title="Old meeting", ends_at=utcnow() - timedelta(days=7 * 31)
     )
-    recent = event_row(
-        db.session,
-        uk,
-        kind=EventKind.PUBLIC_MEETING,
-        title="Last month",
-        ends_at=utcnow() - timedelta(days=20),
-        registration_required=True,
-    )
+    recent = meeting_row(db.session, uk, title="Last month", ends_at=utcnow() - timedelta(days=20))
     old_registration = add_registration(db, long_ago, email="person@example.org", contact=person)
     new_registration = add_registration(db, recent, email="person@example.org", contact=person)
     db.session.commit()
