@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session, selectinload
 from stallapp.accounts.models import User
 from stallapp.database import utcnow
 from stallapp.rota.display import shift_place
+from stallapp.rota.lists import places_of
 from stallapp.rota.models import Assignment, CalendarFeed, Shift
 from stallapp.rota.shifts import shift_title
 from stallapp.tokens import hash_token
@@ -155,19 +156,8 @@ def feed_assignments(session: Session, user: User) -> list[Assignment]:
     """
     return list(
         session.scalars(
-            sa.select(Assignment)
-            .join(Shift, Shift.id == Assignment.shift_id)
-            .where(
-                Assignment.user_id == user.id,
-                Assignment.withdrawn_at.is_(None),
-                Shift.ends_at > utcnow() - timedelta(days=60),
-            )
-            .options(
-                selectinload(Assignment.shift).selectinload(Shift.event),
-                selectinload(Assignment.shift)
-                .selectinload(Shift.active_assignments)
-                .selectinload(Assignment.user),
-            )
+            places_of(user)
+            .where(Shift.ends_at > utcnow() - timedelta(days=60))
             .order_by(Shift.starts_at)
         )
     )

@@ -65,25 +65,29 @@ def group_rota(session: Session, group: Group, start: datetime, end: datetime) -
     )
 
 
+def places_of(user: User) -> sa.Select:
+    """Select the member's places they have not withdrawn from, with each shift's event and the
+    people on it loaded: My shifts and the calendar feed narrow it down."""
+    return (
+        sa.select(Assignment)
+        .join(Shift, Shift.id == Assignment.shift_id)
+        .where(Assignment.user_id == user.id, Assignment.withdrawn_at.is_(None))
+        .options(
+            selectinload(Assignment.shift).selectinload(Shift.event),
+            selectinload(Assignment.shift)
+            .selectinload(Shift.active_assignments)
+            .selectinload(Assignment.user),
+        )
+    )
+
+
 def my_assignments(session: Session, user: User) -> list[Assignment]:
     """Return the member's places on live shifts that have not ended, soonest first."""
     return list(
         session.scalars(
-            sa.select(Assignment)
-            .join(Shift, Shift.id == Assignment.shift_id)
-            .where(
-                Assignment.user_id == user.id,
-                Assignment.withdrawn_at.is_(None),
-                Shift.cancelled_at.is_(None),
-                Shift.ends_at > utcnow(),
-            )
-            .options(
-                selectinload(Assignment.shift).selectinload(Shift.event),
-                selectinload(Assignment.shift).selectinload(Shift.group),
-                selectinload(Assignment.shift)
-                .selectinload(Shift.active_assignments)
-                .selectinload(Assignment.user),
-            )
+            places_of(user)
+            .where(Shift.cancelled_at.is_(None), Shift.ends_at > utcnow())
+            .options(selectinload(Assignment.shift).selectinload(Shift.group))
             .order_by(Shift.starts_at, Shift.id)
         )
     )
