@@ -11,7 +11,7 @@ from collections.abc import Callable
 from functools import wraps
 
 import sqlalchemy as sa
-from flask import abort, g
+from flask import abort, g, has_request_context
 from flask_login import current_user
 
 from stallapp.accounts.models import Group, Membership, Role
@@ -131,6 +131,13 @@ def group_role_required(role: Role) -> Callable[[Callable], Callable]:
         return _mark(guarded, f"group:{role.value}")
 
     return decorate
+
+
+def has_role(required: str) -> bool:
+    """Tell a template whether the signed-in member holds at least ``required`` ("member",
+    "organiser") in the group the page is about: the rule the view's guard applied."""
+    membership = g.get("membership") if has_request_context() else None
+    return membership is not None and membership.role.allows(Role(required))
 
 
 member_required = group_role_required(Role.MEMBER)

@@ -9,21 +9,14 @@ from flask_login import current_user
 
 from stallapp import display
 from stallapp.accounts.forms import ROLE_CHOICES
-from stallapp.accounts.models import Role
 from stallapp.events import display as event_display
 from stallapp.money import format_money
+from stallapp.permissions import has_role
 from stallapp.rota import display as rota_display
 from stallapp.rota import lists as rota_lists
 from stallapp.rota import shifts as rota_shifts
 from stallapp.sales import display as sale_display
 from stallapp.text import meta_description, plain_text_to_html
-
-
-def has_role(required: str) -> bool:
-    """Tell a template whether the signed-in member holds at least ``required`` ("member",
-    "organiser") in the group the page is about: the same rule the view's permission checked."""
-    membership = g.get("membership") if has_request_context() else None
-    return membership is not None and membership.role.allows(Role(required))
 
 
 def register_template_helpers(app: Flask) -> None:
