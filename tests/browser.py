@@ -105,3 +105,19 @@ def open_sale_screen(page, event) -> None:
         "caches.match(location.pathname).then(found => !!found)", polling=100, timeout=10_000
     )
     page.locator("#sync-status").filter(has_text="All synced").wait_for()
+
+
+def queue_entries(page) -> list[dict]:
+    """Return what the sale screen's IndexedDB queue holds on this phone, oldest first."""
+    return page.evaluate(
+        """() => new Promise(resolve => {
+            const open = indexedDB.open('stallapp-sales', 1);
+            open.onsuccess = () => {
+                const request = open.result.transaction('queue').objectStore('queue').getAll();
+                request.onsuccess = () => {
+                    open.result.close();
+                    resolve(request.result);
+                };
+            };
+        })"""
+    )

@@ -148,7 +148,23 @@ def base_test_config(database_url: str) -> dict:
     }
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+def pytest_generate_tests(metafunc) -> None:
+    """Every database test runs on SQLite and on PostgreSQL, unless marked
+    ``@pytest.mark.backends("sqlite")`` (or "postgresql"); browser journeys run on SQLite only
+    (the live server writes from one thread), their database rules being covered on both."""
+    if "backend" not in metafunc.fixturenames:
+        return
+    chosen = metafunc.definition.get_closest_marker("backends")
+    if chosen is not None:
+        backends = list(chosen.args)
+    elif metafunc.definition.get_closest_marker("browser") is not None:
+        backends = ["sqlite"]
+    else:
+        backends = ["sqlite", "postgresql"]
+    metafunc.parametrize("backend", backends, indirect=True)
+
+
+@pytest.fixture
 def backend(request) -> str:
     if request.param == "postgresql":
         require_postgres_or_skip()

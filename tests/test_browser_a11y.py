@@ -52,12 +52,6 @@ MUST_SEE = {
 
 
 @pytest.fixture
-def backend():
-    """Browser journeys run on SQLite; the database rules are covered on both elsewhere."""
-    return "sqlite"
-
-
-@pytest.fixture
 def app_config(app_config):
     """With CSRF on, as in production: every form carries its token (and its markup)."""
     return {**app_config, "WTF_CSRF_ENABLED": True}

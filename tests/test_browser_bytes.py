@@ -18,12 +18,6 @@ REPEAT_VISIT_BUDGET = 4 * 1024
 
 
 @pytest.fixture
-def backend():
-    """Browser journeys run on SQLite; the database rules are covered on both elsewhere."""
-    return "sqlite"
-
-
-@pytest.fixture
 def app_config(app_config):
     # As in production: the forms' cross-site protection on.
     return {**app_config, "WTF_CSRF_ENABLED": True}

@@ -8,12 +8,6 @@ from tests.conftest import link_in, path_of
 pytestmark = pytest.mark.browser
 
 
-@pytest.fixture
-def backend():
-    """Browser journeys run on SQLite; the database rules are covered on both elsewhere."""
-    return "sqlite"
-
-
 def test_visitor_joins_confirms_and_organiser_sees_them(phone, make_group, make_user, mail):
     uk = make_group(slug="uk", name="CWO (UK)")
     organiser = make_user(email="olive@example.org", name="Olive", groups={uk: "organiser"})

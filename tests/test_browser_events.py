@@ -14,12 +14,6 @@ pytestmark = pytest.mark.browser
 
 
 @pytest.fixture
-def backend():
-    """Browser journeys run on SQLite; the database rules are covered on both elsewhere."""
-    return "sqlite"
-
-
-@pytest.fixture
 def uk(make_group):
     return make_group(slug="uk", name="CWO (UK)", timezone="Europe/London")
 

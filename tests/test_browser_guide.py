@@ -24,6 +24,9 @@ from stallapp.qr.models import QrCode
 from tests.browser import PHONE
 from tests.crawl import log_in
 
+#: The guide is drawn from the demo on SQLite, like the browser journeys.
+pytestmark = pytest.mark.backends("sqlite")
+
 GUIDE = Path(__file__).resolve().parent.parent / "docs" / "guide"
 IMAGES = GUIDE / "images"
 #: What the guide's placeholders stand for when its addresses are checked against the routes.
@@ -81,12 +84,6 @@ def _shots(db) -> list[Shot]:
         Shot("public-event", None, f"/e/{meeting.public_code}", DEMO_SERIES_TITLE),
         Shot("public-join", None, "/g/uk/join", "Join the mailing list"),
     ]
-
-
-@pytest.fixture
-def backend():
-    """Browser journeys run on SQLite; the database rules are covered on both elsewhere."""
-    return "sqlite"
 
 
 @pytest.mark.browser

@@ -10,12 +10,6 @@ from tests.qr_reader import decode_png
 pytestmark = pytest.mark.browser
 
 
-@pytest.fixture
-def backend():
-    """Browser journeys run on SQLite; the database rules are covered on both elsewhere."""
-    return "sqlite"
-
-
 def test_create_print_and_scan_a_table_card(
     phone, live_server, make_group, make_user, login_as, db
 ):

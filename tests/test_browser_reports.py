@@ -13,12 +13,6 @@ pytestmark = pytest.mark.browser
 
 
 @pytest.fixture
-def backend():
-    """Browser journeys run on SQLite; the database rules are covered on both elsewhere."""
-    return "sqlite"
-
-
-@pytest.fixture
 def demo(db):
     load_demo_data(db.session)
     db.session.commit()

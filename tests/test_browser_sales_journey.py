@@ -15,12 +15,6 @@ pytestmark = pytest.mark.browser
 
 
 @pytest.fixture
-def backend():
-    """Browser journeys run on SQLite; the database rules are covered on both elsewhere."""
-    return "sqlite"
-
-
-@pytest.fixture
 def catalogue(db, uk, make_publication):
     titles = {
         "journal": make_publication(uk, "Revolutionary Perspectives", {"GBP": 400}),

@@ -13,16 +13,10 @@ import sqlalchemy as sa
 from stallapp.sales.models import ClientOperation, Sale, SaleKind
 from stallapp.stock import services as stock
 from tests.browser import log_in as browser_log_in
-from tests.browser import open_sale_screen
+from tests.browser import open_sale_screen, queue_entries
 from tests.conftest import PASSWORD
 
 pytestmark = pytest.mark.browser
-
-
-@pytest.fixture
-def backend():
-    """Browser journeys run on SQLite; the database rules are covered on both elsewhere."""
-    return "sqlite"
 
 
 def log_in(page, user):
@@ -30,18 +24,7 @@ def log_in(page, user):
 
 
 def queued_operations(page) -> list:
-    return page.evaluate(
-        """() => new Promise(resolve => {
-            const open = indexedDB.open('stallapp-sales', 1);
-            open.onsuccess = () => {
-                const request = open.result.transaction('queue').objectStore('queue').getAll();
-                request.onsuccess = () => {
-                    open.result.close();
-                    resolve(request.result.map(e => e.op));
-                };
-            };
-        })"""
-    )
+    return [entry["op"] for entry in queue_entries(page)]
 
 
 def tile(page, title):

@@ -12,17 +12,11 @@ from playwright.sync_api import expect
 from stallapp.reports import closeout, event_report
 from stallapp.sales.models import LateSale, LateSaleStatus, Sale, SaleKind, SaleLine
 from stallapp.stock import services as stock
-from tests.browser import CHROMIUM, LAUNCH_ARGS, PHONE, open_sale_screen
+from tests.browser import CHROMIUM, LAUNCH_ARGS, PHONE, open_sale_screen, queue_entries
 from tests.browser import log_in as browser_log_in
 from tests.conftest import PASSWORD
 
 pytestmark = pytest.mark.browser
-
-
-@pytest.fixture
-def backend():
-    """Browser journeys run on SQLite; the database rules are covered on both elsewhere."""
-    return "sqlite"
 
 
 def log_in(page, user):
@@ -272,18 +266,7 @@ def test_sales_taken_offline_before_the_close_out_are_held_then_accepted(
 
 
 def queued_ids(page) -> list[str]:
-    return page.evaluate(
-        """() => new Promise(resolve => {
-            const open = indexedDB.open('stallapp-sales', 1);
-            open.onsuccess = () => {
-                const request = open.result.transaction('queue').objectStore('queue').getAll();
-                request.onsuccess = () => {
-                    open.result.close();
-                    resolve(request.result.map(entry => entry.id));
-                };
-            };
-        })"""
-    )
+    return [entry["id"] for entry in queue_entries(page)]
 
 
 def test_an_operation_the_server_keeps_failing_on_is_found_and_set_aside(

@@ -36,12 +36,6 @@ HIDE_AND_SHOW = """() => {
 }"""
 
 
-@pytest.fixture
-def backend():
-    """Browser journeys run on SQLite; the database rules are covered on both elsewhere."""
-    return "sqlite"
-
-
 def sales_in_the_books(db) -> int:
     db.session.commit()
     return db.session.scalar(sa.select(sa.func.count()).select_from(Sale))

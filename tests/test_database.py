@@ -8,6 +8,9 @@ import sqlalchemy as sa
 
 from stallapp.database import UTCDateTime, begin_write
 
+#: The SQLite engine settings are what these check.
+pytestmark = pytest.mark.backends("sqlite")
+
 
 def test_naive_datetimes_are_refused():
     with pytest.raises(ValueError):
@@ -18,11 +21,6 @@ def test_aware_datetimes_round_trip_as_utc():
     stored = UTCDateTime().process_bind_param(datetime(2024, 10, 19, 10, 0, tzinfo=UTC), None)
     assert stored.tzinfo is None
     assert UTCDateTime().process_result_value(stored, None).tzinfo is UTC
-
-
-@pytest.fixture
-def backend():
-    return "sqlite"
 
 
 def test_sqlite_runs_in_wal_mode_with_foreign_keys(db):

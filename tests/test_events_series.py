@@ -18,13 +18,10 @@ from stallapp.events.series import (
 )
 from stallapp.times import utc_to_local
 
+#: Rules need no database; one backend is enough for the services tests here.
+pytestmark = pytest.mark.backends("sqlite")
+
 MONDAY, TUESDAY, THURSDAY, SATURDAY = 0, 1, 3, 5
-
-
-@pytest.fixture
-def backend():
-    """Rules need no database; one backend is enough for the services tests here."""
-    return "sqlite"
 
 
 def test_weekly_on_several_weekdays(app):

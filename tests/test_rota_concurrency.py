@@ -16,16 +16,10 @@ from stallapp.rota.models import Assignment, CoverRequest, ShiftRole
 from tests.builders import event_row
 from tests.conftest import PASSWORD
 
+#: Row locks are what this tests: PostgreSQL only (SQLite serialises writers anyway).
+pytestmark = pytest.mark.backends("postgresql")
+
 RACERS = 6
-
-
-@pytest.fixture
-def backend():
-    """Row locks are what this tests: PostgreSQL only (SQLite serialises writers anyway)."""
-    from tests.conftest import require_postgres_or_skip
-
-    require_postgres_or_skip()
-    return "postgresql"
 
 
 def _race(app, users, url) -> list[str]:
