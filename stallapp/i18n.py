@@ -1,13 +1,9 @@
 """Which language and time zone a response is written in."""
 
-import sqlalchemy as sa
 from babel import Locale, UnknownLocaleError
 from flask import current_app, g, has_request_context, request
 from flask_babel import get_locale
 from flask_login import current_user
-
-from stallapp.accounts.models import Group, Membership
-from stallapp.extensions import db
 
 #: The country whose conventions (day before month, 24-hour clock, currency sign) a group's
 #: currency implies, so that a UK group reads "Saturday, 19 October 2024, 10:00" and not the
@@ -38,15 +34,9 @@ def group_locale(group, language: str | None = None) -> str:
 def _first_group_of_user():
     """The user's first group, whose conventions their own pages (My shifts, their account)
     follow, so a UK member reads 24-hour times there as on the group's pages."""
-    if "user_first_group" not in g:
-        g.user_first_group = db.session.scalar(
-            sa.select(Group)
-            .join(Membership, Membership.group_id == Group.id)
-            .where(Membership.user_id == current_user.id)
-            .order_by(Membership.id)
-            .limit(1)
-        )
-    return g.user_first_group
+    memberships = current_user.memberships  # loaded with the login (accounts.services)
+    first = min(memberships, key=lambda membership: membership.id, default=None)
+    return first.group if first is not None else None
 
 
 def money_locales(group) -> list[str]:

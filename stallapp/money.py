@@ -3,17 +3,19 @@
 import re
 from collections.abc import Sequence
 from decimal import Decimal, InvalidOperation
+from functools import lru_cache
 
-from babel import UnknownLocaleError
+from babel import Locale, UnknownLocaleError
 from babel.numbers import (
     SPACE_CHARS,
     NumberFormatError,
+    format_currency,
     get_currency_precision,
     get_group_symbol,
     list_currencies,
     parse_decimal,
 )
-from flask_babel import format_currency
+from flask_babel import get_locale
 
 #: Currencies babel knows that are no longer legal tender or are funds codes, kept out of menus.
 #: ISO 4217 codes that are no money anyone pays with: precious metals, bond-market units,
@@ -46,7 +48,14 @@ def to_decimal(minor_units: int, currency: str) -> Decimal:
 
 def format_money(minor_units: int, currency: str) -> str:
     """Format an amount for the current locale, e.g. ``£12.00`` or ``12,00 $``."""
-    return format_currency(to_decimal(minor_units, currency), currency)
+    return _formatted(minor_units, currency, get_locale())
+
+
+@lru_cache(maxsize=4096)
+def _formatted(minor_units: int, currency: str, locale: Locale | None) -> str:
+    # Babel's formatting is the dearest call on a page of prices (the sale screen has twenty),
+    # and one amount in one currency and locale always reads the same.
+    return format_currency(to_decimal(minor_units, currency), currency, locale=locale)
 
 
 #: Longer text is no amount a person typed, and would make Decimal and int() work hard.

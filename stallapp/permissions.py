@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from flask import abort, g, has_request_context
 from flask_login import current_user
 
-from stallapp.accounts.models import Group, Membership, Role
+from stallapp.accounts.models import Group, Role
 from stallapp.extensions import db, login_manager
 
 log = logging.getLogger(__name__)
@@ -108,19 +108,15 @@ def group_role_required(role: Role) -> Callable[[Callable], Callable]:
         def guarded(*args, group_slug: str, **kwargs):
             if not current_user.is_authenticated:
                 return login_manager.unauthorized()
-            # All the user's groups in one statement: the menu lists them too (g.user_groups).
-            rows = db.session.execute(
-                sa.select(Group, Membership)
-                .join(Membership, Membership.group_id == Group.id)
-                .where(Membership.user_id == current_user.id)
-                .order_by(Group.name)
-            ).all()
-            g.user_groups = [(row_group, row.role) for row_group, row in rows]
-            row = next((row for row in rows if row[0].slug == group_slug), None)
-            if row is None:
+            # The user's memberships came with their login (accounts.services), by group name;
+            # the menu lists the same groups (g.user_groups).
+            memberships = current_user.memberships
+            g.user_groups = [(membership.group, membership.role) for membership in memberships]
+            membership = next((m for m in memberships if m.group.slug == group_slug), None)
+            if membership is None:
                 log.warning("denied: user %s is not in group %r", current_user.id, group_slug)
                 abort(404)
-            group, membership = row
+            group = membership.group
             if not membership.role.allows(role):
                 log.warning("denied: user %s is not %s of %r", current_user.id, role, group_slug)
                 abort(403)

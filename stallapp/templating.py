@@ -4,7 +4,7 @@ Blueprints do not register template helpers of their own, so a name means one th
 """
 
 from flask import Flask, g, has_request_context
-from flask_babel import get_locale
+from flask_babel import get_locale, get_translations
 from flask_login import current_user
 
 from stallapp import display
@@ -59,7 +59,30 @@ def register_template_helpers(app: Flask) -> None:
         local_day_and_time=display.local_day_and_time,
     )
     env.tests["online_event"] = event_display.is_online
+    env.install_gettext_callables(
+        gettext=lambda text: _translations().ugettext(text),
+        ngettext=lambda singular, plural, n: _translations().ungettext(singular, plural, n),
+        newstyle=True,
+    )
     app.context_processor(navigation)
+
+
+def _translations():
+    """Flask-Babel's translations for the locale in force, kept on its own per-request context.
+
+    Flask-Babel finds them anew for each string, in a dozen lookups of ``g``; the sale screen
+    has a hundred strings. They are kept with the locale object they are for, so a block under
+    ``force_locale`` (an email to someone else) and the page after it each get their own.
+    """
+    context = g.get("_flask_babel")
+    locale = getattr(context, "babel_locale", None)
+    if locale is None:
+        return get_translations()
+    kept = getattr(context, "stallapp_translations", None)
+    if kept is None or kept[0] is not locale:
+        kept = (locale, get_translations())
+        context.stallapp_translations = kept
+    return kept[1]
 
 
 #: How a member's role in a group reads, keyed by its stored value.

@@ -25,13 +25,21 @@ def _next(month: int, day: int) -> datetime:
     return datetime(year, month, day, 10)
 
 
+def _reminder_morning() -> datetime:
+    """10:00 UTC between 24 and 48 hours from now (the reminders' window): a two-hour shift from
+    then never crosses midnight in London, whatever the hour the suite runs at."""
+    soon = utcnow() + timedelta(hours=24)
+    morning = soon.replace(hour=10, minute=0, second=0, microsecond=0)
+    return morning if morning >= soon else morning + timedelta(days=1)
+
+
 def test_my_shifts_and_the_reminder_use_the_groups_clock(
     client, db, login_as, make_group, make_user, runner, mail
 ):
     uk = make_group(slug="uk", currency="GBP")
     max_ = make_user(email="max@example.org", name="Max", groups={uk: "member"})
     max_.locale = "en"
-    event = event_row(db.session, uk, starts_at=utcnow() + timedelta(hours=30))
+    event = event_row(db.session, uk, starts_at=_reminder_morning())
     shift = shifts.add_shift(
         db.session,
         event,

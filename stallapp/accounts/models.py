@@ -1,6 +1,7 @@
 """Users, groups and what ties them together."""
 
 import enum
+import secrets
 from datetime import datetime
 
 import sqlalchemy as sa
@@ -25,6 +26,11 @@ class Role(enum.StrEnum):
 
 
 ROLE_RANKS = {Role.MEMBER: 1, Role.ORGANISER: 2}
+
+
+def new_catalogue_stamp() -> str:
+    """Return a stamp no catalogue has had."""
+    return secrets.token_hex(16)
 
 
 class User(TimestampMixin, db.Model):
@@ -80,6 +86,14 @@ class Group(TimestampMixin, db.Model):
     currency: Mapped[str] = mapped_column(sa.String(3))
     #: Language of the group's public pages, e.g. ``en`` or ``fr``.
     language: Mapped[str] = mapped_column(sa.String(10))
+    #: Replaced whenever the group's titles, prices or subscription offers change (see
+    #: ``stock.models``), so the copy of the catalogue the sale screen keeps in memory knows when
+    #: it is out of date (``stock.sale_catalogue``). Random rather than a counter: two databases,
+    #: or one emptied and filled again, never give one group the same stamp for two catalogues.
+    #: Rows written by hand rather than by the app have an empty stamp, which is never kept.
+    catalogue_stamp: Mapped[str] = mapped_column(
+        sa.String(32), default=new_catalogue_stamp, server_default=""
+    )
 
     memberships: Mapped[list["Membership"]] = relationship(
         back_populates="group", cascade="all, delete-orphan"

@@ -6,11 +6,12 @@ Every function takes the SQLAlchemy session, flushes rather than commits, and ra
 
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import cache
 
 import sqlalchemy as sa
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, contains_eager
 
 from stallapp.accounts import throttle
 from stallapp.accounts.models import (
@@ -154,22 +155,42 @@ def start_login_session(session: Session, user: User, *, remember: bool) -> str:
 
 
 def user_for_login_token(session: Session, token: str) -> User | None:
-    """Return the user of a live login session, or None when it ended, expired or is unknown."""
-    # One statement on every signed-in request: the live session and its enabled user together.
-    user = session.scalar(
-        sa.select(User)
-        .join(LoginSession, LoginSession.user_id == User.id)
-        .where(
-            LoginSession.token_hash == hash_token(token),
-            LoginSession.revoked_at.is_(None),
-            LoginSession.expires_at > utcnow(),
-            User.is_enabled.is_(True),
+    """Return the user of a live login session, or None when it ended, expired or is unknown.
+
+    The user's memberships come with their groups (``user.memberships``, by group name): the
+    permission check and the menu need them on nearly every page, and one statement on every
+    signed-in request reads the live session, its enabled user and their groups together.
+    """
+    user = (
+        session.scalars(
+            _user_of_login_statement(), {"token_hash": hash_token(token), "now": utcnow()}
         )
+        .unique()
+        .first()
     )
     if user is None:
         return None
     user.login_token = token
     return user
+
+
+@cache
+def _user_of_login_statement() -> sa.Select:
+    # Built once: every signed-in request runs it.
+    return (
+        sa.select(User)
+        .join(LoginSession, LoginSession.user_id == User.id)
+        .outerjoin(User.memberships)
+        .outerjoin(Membership.group)
+        .options(contains_eager(User.memberships).contains_eager(Membership.group))
+        .where(
+            LoginSession.token_hash == sa.bindparam("token_hash"),
+            LoginSession.revoked_at.is_(None),
+            LoginSession.expires_at > sa.bindparam("now"),
+            User.is_enabled.is_(True),
+        )
+        .order_by(Group.name, Group.id)
+    )
 
 
 def end_login_session(session: Session, token: str) -> None:

@@ -15,7 +15,8 @@ from sqlalchemy.orm import Session, aliased
 from stallapp.events.models import Event
 from stallapp.sales.models import ClientOperation, PaymentMethod, Sale, SaleKind, SaleLine
 from stallapp.stock import lookups
-from stallapp.stock.models import Place, Publication, StockMovement, SubscriptionOffer
+from stallapp.stock import services as stock
+from stallapp.stock.models import Place, Publication, SubscriptionOffer
 
 
 @dataclass
@@ -123,37 +124,33 @@ class EventTotals:
     items: dict[Place, int]
     #: Takings per kind, currency and payment method (undos subtracted), by currency then kind.
     money: list[MoneyTotal]
+    #: Copies left per title, as :func:`stock.services.event_levels` counts them.
+    levels: dict[int, int]
 
 
 @cache
 def _totals_statement() -> sa.CompoundSelect:
-    # One statement for both totals: the screen and every sync answer show them together.
-    # Copies come from the ledger, money from the sales; the first column says which a row is.
+    # One statement for the copies left and both totals: the screen and every sync answer show
+    # them together. Copies come from the ledger's movements into and out of the event, grouped
+    # by title and the place at the other end, money from the sales; the first column says which
+    # a row is.
     event_id = sa.bindparam("event_id", type_=sa.Integer)
-    outgoing = sa.select(
-        StockMovement.to_place.label("place"), StockMovement.quantity.label("q")
-    ).where(
-        StockMovement.from_event_id == event_id,
-        StockMovement.to_place.in_([Place.SOLD, Place.GIVEN_AWAY]),
-    )
-    returned = sa.select(StockMovement.from_place, -StockMovement.quantity).where(
-        StockMovement.to_event_id == event_id,
-        StockMovement.from_place.in_([Place.SOLD, Place.GIVEN_AWAY]),
-    )
-    flows = sa.union_all(outgoing, returned).subquery()
+    flows = stock.event_flows(event_id)
     no_text = sa.cast(sa.null(), sa.String)
-    items = sa.select(
-        sa.literal("items", sa.String).label("part"),
-        sa.cast(flows.c.place, sa.String).label("kind"),
+    copies = sa.select(
+        sa.literal("copies", sa.String).label("part"),
+        flows.c.publication_id,
+        sa.cast(flows.c.other_place, sa.String).label("kind"),
         no_text.label("currency"),
         no_text.label("payment_method"),
-        sa.func.sum(flows.c.q).label("amount"),
+        sa.func.sum(flows.c.quantity).label("amount"),
         sa.cast(sa.null(), sa.Integer).label("count"),
-    ).group_by(flows.c.place)
+    ).group_by(flows.c.publication_id, flows.c.other_place)
     sign = sa.case((Sale.reverses_id.is_(None), 1), else_=-1)
     money = (
         sa.select(
             sa.literal("money", sa.String),
+            sa.cast(sa.null(), sa.Integer),
             sa.cast(Sale.kind, sa.String),
             Sale.currency,
             sa.cast(Sale.payment_method, sa.String),
@@ -163,23 +160,31 @@ def _totals_statement() -> sa.CompoundSelect:
         .where(Sale.event_id == event_id, Sale.kind != SaleKind.GIVEAWAY)
         .group_by(Sale.kind, Sale.currency, Sale.payment_method)
     )
-    return sa.union_all(items, money)
+    return sa.union_all(copies, money)
+
+
+#: The places copies leave an event for that the totals count (coming back is an undo).
+_COUNTED = (Place.SOLD, Place.GIVEN_AWAY)
 
 
 def event_totals(session: Session, event: Event) -> EventTotals:
-    """Return the copies out and the money taken at the event, in one query."""
-    items = {Place.SOLD: 0, Place.GIVEN_AWAY: 0}
+    """Return the copies left, the copies out and the money taken at the event, in one query."""
+    items = dict.fromkeys(_COUNTED, 0)
+    levels: dict[int, int] = {}
     money = []
-    for part, kind, currency, method, amount, count in session.execute(
+    for part, publication_id, kind, currency, method, amount, count in session.execute(
         _totals_statement(), {"event_id": event.id}
     ):
-        if part == "items":
-            items[Place(kind)] = int(amount)
+        if part == "copies":
+            levels[publication_id] = levels.get(publication_id, 0) + int(amount)
+            if kind in _COUNTED:
+                # Flows are signed from the event's side: copies sold leave it (negative).
+                items[Place(kind)] -= int(amount)
         elif count:
             method = PaymentMethod(method) if method is not None else None
             money.append(MoneyTotal(SaleKind(kind), currency, method, int(amount), int(count)))
     money.sort(key=lambda total: (total.currency, total.kind, total.payment_method or ""))
-    return EventTotals(items, money)
+    return EventTotals(items, money, levels)
 
 
 def money_totals(session: Session, event: Event) -> list[MoneyTotal]:

@@ -62,10 +62,9 @@ from stallapp.sales.recording import (
     subscriber_consent_text,
     undo_sale,
 )
-from stallapp.sales.screen import event_totals, recent_sales
-from stallapp.stock import lookups
-from stallapp.stock import services as stock
+from stallapp.sales.screen import EventTotals, event_totals, recent_sales
 from stallapp.stock.models import Place
+from stallapp.stock.sale_catalogue import sale_catalogue
 
 bp = Blueprint("sales", __name__)
 log = logging.getLogger(__name__)
@@ -188,30 +187,26 @@ def render_sale_list(group: Group) -> str:
 
 
 def _screen_context(group: Group, event: Event, till: EventTill) -> dict:
-    levels = stock.event_levels(db.session, event)
-    # Only the packed titles are loaded whole (tiles show prices); the rest of the catalogue is
-    # a picker of plain (id, title) rows, so a big catalogue costs no more statements.
-    packed = lookups.publications_by_id(db.session, group, levels)
-    others = [
-        (pid, title) for pid, title in lookups.title_choices(db.session, group) if pid not in levels
-    ]
-    offers = stock.subscription_offers_of(db.session, group, active_only=True)
+    totals = event_totals(db.session, event)
+    levels = totals.levels
+    # Titles, prices and offers come from the copy this worker keeps while the group's catalogue
+    # stays unchanged; the copies left, the last sales and the totals are read on every load.
+    catalogue = sale_catalogue(db.session, group)
     recent = recent_sales(db.session, event)
     seller = _seller()
     now = utcnow()
-    currencies = sorted({till.main_currency} | lookups.price_currencies(db.session, group))
     return {
         "group": group,
         "event": event,
         "till": till,
         "levels": levels,
-        "packed": packed,
-        "others": others,
-        "offers": offers,
+        "packed": catalogue.packed(levels),
+        "others": catalogue.others(levels),
+        "offers": catalogue.offers,
         "recent": recent,
         "undoable": {sale.id for sale in recent if may_undo(sale, seller, now)},
-        "totals": _totals_rows(event),
-        "currencies": currencies,
+        "totals": _totals_rows(totals),
+        "currencies": sorted(catalogue.currencies | {till.main_currency}),
         "new_id": lambda: str(uuid.uuid4()),
         "consent_text": subscriber_consent_text(),
         "texts": _script_text_attributes(),
@@ -368,9 +363,8 @@ def sync(group: Group, event_id: int):
     return jsonify({"results": results, **_state(event)})
 
 
-def _totals_rows(event: Event) -> list[tuple[str, str]]:
+def _totals_rows(totals: EventTotals) -> list[tuple[str, str]]:
     """The event's running totals as (label, value) lines: copies, then money per currency."""
-    totals = event_totals(db.session, event)
     rows = [
         (_("Copies sold"), str(totals.items[Place.SOLD])),
         (_("Copies given away"), str(totals.items[Place.GIVEN_AWAY])),
@@ -383,9 +377,10 @@ def _totals_rows(event: Event) -> list[tuple[str, str]]:
 
 def _state(event: Event) -> dict:
     """What the sale screen refreshes after a sync: copies left and the totals."""
+    totals = event_totals(db.session, event)
     return {
-        "levels": {str(pid): left for pid, left in stock.event_levels(db.session, event).items()},
-        "totals": _totals_rows(event),
+        "levels": {str(pid): left for pid, left in totals.levels.items()},
+        "totals": _totals_rows(totals),
     }
 
 

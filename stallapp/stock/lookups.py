@@ -1,42 +1,16 @@
-"""Cheap reads of the catalogue for pickers and the sale screen.
+"""Cheap reads of the catalogue for pickers, lists and the last sales.
 
-Their statements are built once (``functools.cache``) with bound parameters: the sale screen runs
-them on every load, and building a statement costs more than running it.
+Statements read often are built once (``functools.cache``) with bound parameters: building a
+statement costs more than running it.
 """
 
-from collections.abc import Iterable
 from functools import cache
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm import Session
 
 from stallapp.accounts.models import Group
-from stallapp.stock.models import (
-    Publication,
-    PublicationPrice,
-    SubscriptionOffer,
-    SubscriptionPrice,
-)
-
-
-def publications_by_id(session: Session, group: Group, ids: Iterable[int]) -> list[Publication]:
-    """Return the group's titles among ``ids``, with their prices, alphabetically."""
-    parameters = {"group_id": group.id, "ids": list(ids)}
-    return list(session.scalars(_publications_by_id_statement(), parameters).unique())
-
-
-@cache
-def _publications_by_id_statement() -> sa.Select:
-    # Built once, like the other statements the sale screen runs on every load.
-    return (
-        sa.select(Publication)
-        .where(
-            Publication.group_id == sa.bindparam("group_id", type_=sa.Integer),
-            Publication.id.in_(sa.bindparam("ids", expanding=True)),
-        )
-        .options(joinedload(Publication.prices))
-        .order_by(Publication.title, Publication.issue_number, Publication.id)
-    )
+from stallapp.stock.models import Publication
 
 
 def publication_named(
@@ -79,24 +53,3 @@ def _title_choices_statement() -> sa.Select:
         )
         .order_by(Publication.title, Publication.issue_number, Publication.id)
     )
-
-
-def price_currencies(session: Session, group: Group) -> set[str]:
-    """Return every currency the group's titles and subscription offers have a price in."""
-    return set(session.scalars(_price_currencies_statement(), {"group_id": group.id}))
-
-
-@cache
-def _price_currencies_statement() -> sa.CompoundSelect:
-    group_id = sa.bindparam("group_id", type_=sa.Integer)
-    titles = (
-        sa.select(PublicationPrice.currency)
-        .join(Publication, Publication.id == PublicationPrice.publication_id)
-        .where(Publication.group_id == group_id)
-    )
-    offers = (
-        sa.select(SubscriptionPrice.currency)
-        .join(SubscriptionOffer, SubscriptionOffer.id == SubscriptionPrice.offer_id)
-        .where(SubscriptionOffer.group_id == group_id)
-    )
-    return sa.union(titles, offers)

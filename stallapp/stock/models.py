@@ -2,11 +2,12 @@
 
 import enum
 from datetime import date
+from itertools import chain
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, ORMExecuteState, Session, mapped_column, relationship
 
-from stallapp.accounts.models import Group, User
+from stallapp.accounts.models import Group, User, new_catalogue_stamp
 from stallapp.database import TimestampMixin, string_enum
 from stallapp.events.models import Event
 from stallapp.extensions import db
@@ -258,3 +259,54 @@ class SubscriptionPrice(db.Model):
     amount: Mapped[int] = mapped_column()
 
     offer: Mapped[SubscriptionOffer] = relationship(back_populates="prices")
+
+
+# The catalogue's stamp ---------------------------------------------------------------------
+
+#: What the sale screen keeps in memory between requests (``stock.sale_catalogue``).
+CATALOGUE_MODELS = (Publication, PublicationPrice, SubscriptionOffer, SubscriptionPrice)
+_CATALOGUE_TABLES = frozenset(model.__table__ for model in CATALOGUE_MODELS)
+
+
+def _catalogue_group_id(session: Session, changed) -> int | None:
+    """Return the id of the group whose catalogue ``changed`` (a title, offer or price) is in."""
+    if isinstance(changed, Publication | SubscriptionOffer):
+        return changed.group_id if changed.group_id is not None else changed.group.id
+    if isinstance(changed, PublicationPrice):
+        owner, owner_model, owner_id = changed.publication, Publication, changed.publication_id
+    else:
+        owner, owner_model, owner_id = changed.offer, SubscriptionOffer, changed.offer_id
+    if owner is not None:
+        return _catalogue_group_id(session, owner)
+    # A price taken out of its title's list is deleted without it; its column still names it.
+    return session.scalar(sa.select(owner_model.group_id).where(owner_model.id == owner_id))
+
+
+@sa.event.listens_for(Session, "before_flush")
+def _restamp_changed_catalogues(session: Session, flush_context, instances) -> None:
+    """Give a new stamp to every group whose titles, prices or offers this flush changes.
+
+    In the same flush, so the stamp and the change are committed, or rolled back, together.
+    """
+    with session.no_autoflush:
+        group_ids = {
+            _catalogue_group_id(session, changed)
+            for changed in chain(session.new, session.dirty, session.deleted)
+            if isinstance(changed, CATALOGUE_MODELS)
+            and (changed not in session.dirty or session.is_modified(changed))
+        }
+        for group_id in group_ids - {None}:
+            group = session.get(Group, group_id)
+            if group is not None and group not in session.deleted:
+                group.catalogue_stamp = new_catalogue_stamp()
+
+
+@sa.event.listens_for(Session, "do_orm_execute")
+def _restamp_after_bulk_changes(state: ORMExecuteState) -> None:
+    """An UPDATE, DELETE or INSERT statement on a catalogue table bypasses the flush above:
+    give every group a new stamp with it, rather than let one group's screens show old prices."""
+    if not (state.is_update or state.is_delete or state.is_insert):
+        return
+    if state.statement.table not in _CATALOGUE_TABLES:
+        return
+    state.session.execute(sa.update(Group).values(catalogue_stamp=new_catalogue_stamp()))

@@ -542,11 +542,27 @@ def event_levels(session: Session, event: Event) -> dict[int, int]:
 def _event_levels_statement() -> sa.Select:
     # Built once: the sale screen asks on every tap, and building the union costs more than
     # running it.
-    event_id = sa.bindparam("event_id", type_=sa.Integer)
-    flows = _holding_flows(Place.EVENT, where=lambda holder: holder == event_id)
+    flows = event_flows(sa.bindparam("event_id", type_=sa.Integer))
     return sa.select(flows.c.publication_id, sa.func.sum(flows.c.quantity)).group_by(
         flows.c.publication_id
     )
+
+
+def event_flows(event_id: sa.ColumnElement[int]) -> sa.Subquery:
+    """Rows (publication id, the place at the other end, copies) of every movement into the
+    event (copies positive) and out of it (negative): an event's level of a title is their sum.
+    """
+    inflow = sa.select(
+        StockMovement.publication_id.label("publication_id"),
+        StockMovement.from_place.label("other_place"),
+        StockMovement.quantity.label("quantity"),
+    ).where(StockMovement.to_event_id == event_id)
+    outflow = sa.select(
+        StockMovement.publication_id,
+        StockMovement.to_place,
+        -StockMovement.quantity,
+    ).where(StockMovement.from_event_id == event_id)
+    return sa.union_all(inflow, outflow).subquery()
 
 
 def event_level(session: Session, event: Event, publication: Publication) -> int:
