@@ -63,3 +63,21 @@ def test_regional_locale_falls_back_to_the_language():
     assert regional_locale("fr", SimpleNamespace(currency="EUR")) == "fr"
     assert regional_locale("en", SimpleNamespace(currency="JPY")) == "en"
     assert regional_locale("en", None) == "en"
+
+
+def test_strings_and_money_follow_a_locale_forced_inside_a_request(app):
+    """Template strings and amounts are looked up once per locale and kept: a block under
+    ``force_locale`` (an email in the group's language) and the page after it still differ."""
+    from flask import render_template_string
+    from flask_babel import force_locale
+
+    page = "{{ _('Log in') }} {{ format_money(1250, 'EUR') }}"
+    with app.app_context(), app.test_request_context(headers={"Accept-Language": "en-GB"}):
+        assert render_template_string(page) == "Log in €12.50"
+        with force_locale("fr"):
+            forced = render_template_string(page).replace("\u202f", " ").replace("\xa0", " ")
+            assert forced == "Se connecter 12,50 €"
+        with force_locale("it"):
+            forced = render_template_string(page).replace("\u202f", " ").replace("\xa0", " ")
+            assert forced.startswith("Accedi") and "12,50" in forced
+        assert render_template_string(page) == "Log in €12.50"

@@ -13,6 +13,7 @@ from stallapp import create_app
 from stallapp.accounts.models import Group
 from stallapp.events.models import Event
 from stallapp.extensions import db as _db
+from stallapp.sales.models import Sale
 from stallapp.stock import services as stock
 from stallapp.stock.models import Publication, PublicationPrice, SubscriptionPrice
 from stallapp.stock.sale_catalogue import (
@@ -255,3 +256,28 @@ def test_the_upgrade_gives_each_existing_group_its_own_stamp(tmp_path):
             stamps = connection.scalars(sa.text('SELECT catalogue_stamp FROM "group"')).all()
         _db.engine.dispose()
     assert len(stamps) == 2 and len(set(stamps)) == 2 and all(len(s) == 32 for s in stamps)
+
+
+def test_the_pickers_titles_are_escaped_and_a_refused_choice_stays_chosen(
+    db, client, login_as, member, uk, event, stall, make_publication
+):
+    unpacked = make_publication(uk, 'Aurora <b>"61"</b>', {"GBP": 100})
+    login_as(member)
+    page = screen(client, event)
+    assert f'<option value="{unpacked.id}">Aurora &lt;b&gt;&#34;61&#34;&lt;/b&gt;</option>' in page
+    assert "<b>" not in page
+
+    response = client.post(
+        f"/groups/uk/sell/{event.id}/record",
+        data={
+            "operation_id": str(uuid.uuid4()),
+            "type": "sale",
+            "publication_id": str(unpacked.id),
+            "quantity": "0",
+        },
+    )
+    assert response.status_code == 400
+    page = response.get_data(as_text=True)
+    assert f'<option value="{unpacked.id}" selected>' in page
+    assert page.count(" selected>") == 1 + page.count('value="GBP" selected>')
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Sale)) == 0

@@ -43,7 +43,7 @@ from stallapp.permissions import (
     organiser_required,
 )
 from stallapp.sales import till as tills
-from stallapp.sales.display import KIND_LABELS, PAYMENT_LABELS
+from stallapp.sales.display import KIND_LABELS, PAYMENT_LABELS, unpacked_title_options
 from stallapp.sales.forms import TillSettingsForm
 from stallapp.sales.late import held_count
 from stallapp.sales.models import EventTill, PaymentMethod, Sale
@@ -186,7 +186,9 @@ def render_sale_list(group: Group) -> str:
     return render_template("sales/events.html", group=group, events=upcoming)
 
 
-def _screen_context(group: Group, event: Event, till: EventTill) -> dict:
+def _screen_context(
+    group: Group, event: Event, till: EventTill, chosen_publication_id: int | None = None
+) -> dict:
     totals = event_totals(db.session, event)
     levels = totals.levels
     # Titles, prices and offers come from the copy this worker keeps while the group's catalogue
@@ -201,7 +203,8 @@ def _screen_context(group: Group, event: Event, till: EventTill) -> dict:
         "till": till,
         "levels": levels,
         "packed": catalogue.packed(levels),
-        "others": catalogue.others(levels),
+        "others": unpacked_title_options(catalogue, frozenset(levels), chosen_publication_id),
+        "chosen_publication_id": chosen_publication_id,
         "offers": catalogue.offers,
         "recent": recent,
         "undoable": {sale.id for sale in recent if may_undo(sale, seller, now)},
@@ -278,7 +281,8 @@ def record(group: Group, event_id: int):
     except BadOperation as error:
         db.session.rollback()
         till = tills.till_of(db.session, event) or tills.default_till(event)
-        context = _screen_context(group, event, till)
+        chosen = whole_number(request.form.get("publication_id", ""), LARGEST_ID)
+        context = _screen_context(group, event, till, chosen)
         return (
             render_template(
                 "sales/screen.html", **context, errors={kind: error.message}, posted=request.form

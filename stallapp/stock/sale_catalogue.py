@@ -57,8 +57,11 @@ class CatalogueOffer:
     prices: tuple[Price, ...]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class SaleCatalogue:
+    """One reading of a group's catalogue; compared and hashed as that reading (by identity), so
+    what is made from it can be kept with it."""
+
     #: Every title of the group, active or not (a title packed before it was retired still
     #: sells), alphabetically by title and issue.
     titles: tuple[CatalogueTitle, ...]
