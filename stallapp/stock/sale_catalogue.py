@@ -106,7 +106,7 @@ def sale_catalogue(session: Session, group: Group) -> SaleCatalogue:
 
 
 def forget_kept_catalogues() -> None:
-    """Drop every kept copy (the benchmarks measure a cold worker with it)."""
+    """Drop every kept copy, as a worker starts (tests begin from there)."""
     with _kept_lock:
         _kept.clear()
 
