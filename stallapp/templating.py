@@ -62,6 +62,10 @@ def register_template_helpers(app: Flask) -> None:
     env.install_gettext_callables(
         gettext=lambda text: _translations().ugettext(text),
         ngettext=lambda singular, plural, n: _translations().ungettext(singular, plural, n),
+        pgettext=lambda context, text: _translations().upgettext(context, text),
+        npgettext=lambda context, singular, plural, n: _translations().unpgettext(
+            context, singular, plural, n
+        ),
         newstyle=True,
     )
     app.context_processor(navigation)

@@ -4,6 +4,7 @@ and public pages described by their own text."""
 
 import re
 from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 
@@ -25,12 +26,16 @@ def _next(month: int, day: int) -> datetime:
     return datetime(year, month, day, 10)
 
 
-def _reminder_morning() -> datetime:
-    """10:00 UTC between 24 and 48 hours from now (the reminders' window): a two-hour shift from
-    then never crosses midnight in London, whatever the hour the suite runs at."""
-    soon = utcnow() + timedelta(hours=24)
-    morning = soon.replace(hour=10, minute=0, second=0, microsecond=0)
-    return morning if morning >= soon else morning + timedelta(days=1)
+def _reminder_start() -> datetime:
+    """A start 26 to 46 hours from now, well inside the reminders' 24–48 hour window, whose
+    two-hour shift ends on the day it starts in London, whatever the hour the suite runs at."""
+    london = ZoneInfo("Europe/London")
+    for hours in range(26, 47):
+        start = (utcnow() + timedelta(hours=hours)).replace(minute=0, second=0, microsecond=0)
+        end = start + timedelta(hours=2)
+        if start.astimezone(london).date() == end.astimezone(london).date():
+            return start
+    raise AssertionError("twenty hours in a row cross midnight")
 
 
 def test_my_shifts_and_the_reminder_use_the_groups_clock(
@@ -39,7 +44,7 @@ def test_my_shifts_and_the_reminder_use_the_groups_clock(
     uk = make_group(slug="uk", currency="GBP")
     max_ = make_user(email="max@example.org", name="Max", groups={uk: "member"})
     max_.locale = "en"
-    event = event_row(db.session, uk, starts_at=_reminder_morning())
+    event = event_row(db.session, uk, starts_at=_reminder_start())
     shift = shifts.add_shift(
         db.session,
         event,

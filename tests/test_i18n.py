@@ -72,6 +72,13 @@ def test_strings_and_money_follow_a_locale_forced_inside_a_request(app):
     from flask_babel import force_locale
 
     page = "{{ _('Log in') }} {{ format_money(1250, 'EUR') }}"
+    with app.app_context(), app.test_request_context():
+        # Every gettext callable a template may call is installed, contexts included.
+        assert render_template_string("{{ pgettext('menu', 'Log in') }}") == "Log in"
+        assert (
+            render_template_string("{{ npgettext('c', '%(num)d sale', '%(num)d sales', 2) }}")
+            == "2 sales"
+        )
     with app.app_context(), app.test_request_context(headers={"Accept-Language": "en-GB"}):
         assert render_template_string(page) == "Log in €12.50"
         with force_locale("fr"):

@@ -113,6 +113,27 @@ def test_a_rolled_back_change_leaves_the_stamp_and_the_screen(
     assert "£4.00" in screen(client, event) and "£9.99" not in screen(client, event)
 
 
+def test_a_copy_read_with_unsent_changes_is_never_kept_for_others(db, uk, stall):
+    """A transaction that reads the catalogue while its own change is still unsent (no flush
+    yet), then rolls back, leaves no copy with that change for the next reader."""
+    sale_catalogue(db.session, uk)  # kept under the committed stamp
+    gbp = next(price for price in stall["journal"].prices if price.currency == "GBP")
+    gbp.amount = 999
+    pending = sale_catalogue(db.session, uk)
+    assert next(t for t in pending.titles if t.id == stall["journal"].id).price_in("GBP") == 999
+    db.session.rollback()
+    again = sale_catalogue(db.session, db.session.get(Group, uk.id))
+    assert next(t for t in again.titles if t.id == stall["journal"].id).price_in("GBP") == 400
+
+
+def test_a_title_moved_to_another_group_gives_both_a_new_stamp(db, uk, make_group, stall):
+    nyc = make_group(slug="nyc", currency="USD")
+    before = {group.id: stamp_of(db, group) for group in (uk, nyc)}
+    stall["book"].group_id = nyc.id
+    db.session.commit()
+    assert all(stamp_of(db, group) != before[group.id] for group in (uk, nyc))
+
+
 @pytest.mark.parametrize(
     "change",
     [
@@ -127,6 +148,8 @@ def test_a_rolled_back_change_leaves_the_stamp_and_the_screen(
         "offer retired",
         "price deleted alone",
         "bulk update",
+        "bulk insert",
+        "bulk delete",
     ],
 )
 def test_every_change_to_titles_prices_or_offers_gives_a_new_stamp(
@@ -173,9 +196,15 @@ def test_every_change_to_titles_prices_or_offers_gives_a_new_stamp(
         db.session.delete(db.session.scalar(sa.select(SubscriptionPrice)))
     elif change == "bulk update":
         db.session.execute(sa.update(PublicationPrice).values(amount=PublicationPrice.amount + 1))
+    elif change == "bulk insert":
+        db.session.execute(
+            sa.insert(PublicationPrice).values(publication_id=journal.id, currency="CAD", amount=9)
+        )
+    elif change == "bulk delete":
+        db.session.execute(sa.delete(PublicationPrice).where(PublicationPrice.currency == "EUR"))
     db.session.commit()
     assert stamp_of(db, uk) != before
-    if change == "bulk update":
+    if change.startswith("bulk"):
         # A statement on the table could have touched any group's prices.
         assert stamp_of(db, other_group) != others_before
     else:
@@ -281,3 +310,16 @@ def test_the_pickers_titles_are_escaped_and_a_refused_choice_stays_chosen(
     assert f'<option value="{unpacked.id}" selected>' in page
     assert page.count(" selected>") == 1 + page.count('value="GBP" selected>')
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Sale)) == 0
+
+
+def test_a_price_moved_to_another_groups_title_gives_both_a_new_stamp(
+    db, uk, make_group, make_publication, stall
+):
+    nyc = make_group(slug="nyc", currency="USD")
+    theirs = make_publication(nyc, "Internationalist Notes", {"USD": 300})
+    before = {group.id: stamp_of(db, group) for group in (uk, nyc)}
+    price = db.session.scalar(sa.select(PublicationPrice).where(PublicationPrice.currency == "AUD"))
+    db.session.commit()  # expired: the old title is not in memory when the new one is set
+    price.publication_id = theirs.id
+    db.session.commit()
+    assert all(stamp_of(db, group) != before[group.id] for group in (uk, nyc))

@@ -17,6 +17,7 @@ from stallapp.sales.screen import items_out, money_totals
 from stallapp.stock import corrections
 from stallapp.stock import services as stock
 from stallapp.stock.models import Place, StockMovement
+from stallapp.stock.sale_catalogue import forget_kept_catalogues
 
 
 def screen_url(event):
@@ -343,7 +344,9 @@ def test_the_screen_costs_the_same_queries_with_more_sales_and_titles(
 ):
     login_as(member)
     tap(client, event, stall["journal"])
-    client.get(screen_url(event))
+    forget_kept_catalogues()
+    with count_statements() as few_cold:
+        assert client.get(screen_url(event)).status_code == 200
     with count_statements() as few:
         assert client.get(screen_url(event)).status_code == 200
     extra = [make_publication(uk, f"Pamphlet {n}", {"GBP": 100 + n}) for n in range(6)]
@@ -355,10 +358,11 @@ def test_the_screen_costs_the_same_queries_with_more_sales_and_titles(
         tap(client, event, publication)
         tap(client, event, publication, type="giveaway")
     # The new titles changed the catalogue: the next load reads it again, the one after not.
-    client.get(screen_url(event))
+    with count_statements() as many_cold:
+        assert client.get(screen_url(event)).status_code == 200
     with count_statements() as many:
         assert client.get(screen_url(event)).status_code == 200
-    assert many.count == few.count
+    assert many.count == few.count < few_cold.count == many_cold.count
 
 
 def test_a_bad_subscriber_email_re_renders_the_form_and_records_nothing(

@@ -141,6 +141,7 @@ def test_another_member_replaying_an_id_is_a_conflict(
 #: the lock, the replays and copies left, the sale, its line, its movement and its operation id;
 #: after the commit, the answer's copies left and totals together.
 SYNC_ONE_SALE_STATEMENTS = 10
+#: The same sale from the screen's form: no answer to read after the commit (a redirect).
 FORM_ONE_SALE_STATEMENTS = 9
 
 

@@ -28,7 +28,10 @@ class Publication(TimestampMixin, db.Model):
     __tablename__ = "publication"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    group_id: Mapped[int] = mapped_column(sa.ForeignKey("group.id", ondelete="CASCADE"), index=True)
+    #: Its old value is loaded when it is set, so the group it leaves gets a new catalogue stamp.
+    group_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("group.id", ondelete="CASCADE"), index=True, active_history=True
+    )
     title: Mapped[str] = mapped_column(sa.String(200))
     kind: Mapped[PublicationKind] = mapped_column(string_enum(PublicationKind))
     #: Language code of the text, e.g. ``en`` or ``fr``.
@@ -81,8 +84,9 @@ class PublicationPrice(db.Model):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    #: Its old value is loaded when it is set, so the title it leaves gets a new catalogue stamp.
     publication_id: Mapped[int] = mapped_column(
-        sa.ForeignKey("publication.id", ondelete="CASCADE"), index=True
+        sa.ForeignKey("publication.id", ondelete="CASCADE"), index=True, active_history=True
     )
     #: ISO 4217 code.
     currency: Mapped[str] = mapped_column(sa.String(3))
@@ -224,7 +228,10 @@ class SubscriptionOffer(TimestampMixin, db.Model):
     __tablename__ = "subscription_offer"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    group_id: Mapped[int] = mapped_column(sa.ForeignKey("group.id", ondelete="CASCADE"), index=True)
+    #: Its old value is loaded when it is set, so the group it leaves gets a new catalogue stamp.
+    group_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("group.id", ondelete="CASCADE"), index=True, active_history=True
+    )
     name: Mapped[str] = mapped_column(sa.String(200))
     description: Mapped[str] = mapped_column(sa.String(500), default="")
     active: Mapped[bool] = mapped_column(default=True)
@@ -252,8 +259,9 @@ class SubscriptionPrice(db.Model):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    #: Its old value is loaded when it is set, so the offer it leaves gets a new catalogue stamp.
     offer_id: Mapped[int] = mapped_column(
-        sa.ForeignKey("subscription_offer.id", ondelete="CASCADE"), index=True
+        sa.ForeignKey("subscription_offer.id", ondelete="CASCADE"), index=True, active_history=True
     )
     currency: Mapped[str] = mapped_column(sa.String(3))
     amount: Mapped[int] = mapped_column()
@@ -268,18 +276,28 @@ CATALOGUE_MODELS = (Publication, PublicationPrice, SubscriptionOffer, Subscripti
 _CATALOGUE_TABLES = frozenset(model.__table__ for model in CATALOGUE_MODELS)
 
 
-def _catalogue_group_id(session: Session, changed) -> int | None:
-    """Return the id of the group whose catalogue ``changed`` (a title, offer or price) is in."""
+def _catalogue_group_ids(session: Session, changed) -> set[int]:
+    """Return the ids of the groups whose catalogue ``changed`` (a title, offer or price) is in,
+    or was in before this flush (no service moves one to another group, but both would show)."""
+    state = sa.inspect(changed)
     if isinstance(changed, Publication | SubscriptionOffer):
-        return changed.group_id if changed.group_id is not None else changed.group.id
+        owners = (changed.group, *state.attrs.group.history.deleted)
+        ids = {changed.group_id, *state.attrs.group_id.history.deleted}
+        return {*ids, *(group.id for group in owners if group is not None)} - {None}
     if isinstance(changed, PublicationPrice):
-        owner, owner_model, owner_id = changed.publication, Publication, changed.publication_id
+        key, owner_model = "publication", Publication
     else:
-        owner, owner_model, owner_id = changed.offer, SubscriptionOffer, changed.offer_id
-    if owner is not None:
-        return _catalogue_group_id(session, owner)
+        key, owner_model = "offer", SubscriptionOffer
+    owners = {getattr(changed, key), *state.attrs[key].history.deleted} - {None}
+    group_ids = set().union(*(_catalogue_group_ids(session, owner) for owner in owners))
     # A price taken out of its title's list is deleted without it; its column still names it.
-    return session.scalar(sa.select(owner_model.group_id).where(owner_model.id == owner_id))
+    unseen = {getattr(changed, f"{key}_id"), *state.attrs[f"{key}_id"].history.deleted}
+    unseen -= {owner.id for owner in owners} | {None}
+    if unseen:
+        group_ids.update(
+            session.scalars(sa.select(owner_model.group_id).where(owner_model.id.in_(unseen)))
+        )
+    return group_ids
 
 
 @sa.event.listens_for(Session, "before_flush")
@@ -289,13 +307,13 @@ def _restamp_changed_catalogues(session: Session, flush_context, instances) -> N
     In the same flush, so the stamp and the change are committed, or rolled back, together.
     """
     with session.no_autoflush:
-        group_ids = {
-            _catalogue_group_id(session, changed)
-            for changed in chain(session.new, session.dirty, session.deleted)
-            if isinstance(changed, CATALOGUE_MODELS)
-            and (changed not in session.dirty or session.is_modified(changed))
-        }
-        for group_id in group_ids - {None}:
+        group_ids: set[int] = set()
+        for changed in chain(session.new, session.dirty, session.deleted):
+            if isinstance(changed, CATALOGUE_MODELS) and (
+                changed not in session.dirty or session.is_modified(changed)
+            ):
+                group_ids |= _catalogue_group_ids(session, changed)
+        for group_id in group_ids:
             group = session.get(Group, group_id)
             if group is not None and group not in session.deleted:
                 group.catalogue_stamp = new_catalogue_stamp()

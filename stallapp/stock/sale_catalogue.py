@@ -10,6 +10,8 @@ statement.
 
 The copy is read after the stamp (the permission check loads the group first), so it is never
 older than the stamp it is kept under; at worst it is newer, and read again on the next load.
+A copy read with this transaction's own changes is kept under the new stamp those changes gave
+the group, which no other transaction sees unless they are committed.
 """
 
 from collections.abc import Collection
@@ -90,6 +92,10 @@ _kept_lock = Lock()
 def sale_catalogue(session: Session, group: Group) -> SaleCatalogue:
     """Return ``group``'s catalogue for the sale screen: the copy kept under its stamp, or read
     now (and kept) when the catalogue changed since or this worker has none."""
+    # Changes of this transaction not yet sent would be read into the copy below: sending them
+    # now gives the group a stamp of its own (stock.models), under which nothing is ever kept
+    # for another transaction, committed or rolled back. Without such changes this does nothing.
+    session.flush()
     stamp = group.catalogue_stamp
     with _kept_lock:
         kept = _kept.pop(group.id, None)
@@ -106,7 +112,7 @@ def sale_catalogue(session: Session, group: Group) -> SaleCatalogue:
 
 
 def forget_kept_catalogues() -> None:
-    """Drop every kept copy, as a worker starts (tests begin from there)."""
+    """Drop every kept copy, so the next screen reads its catalogue again (tests use it)."""
     with _kept_lock:
         _kept.clear()
 
