@@ -100,7 +100,7 @@ def test_quantity_zero_on_the_sale_form_records_nothing(db, client, login_as, me
         },
     )
     assert response.status_code == 400
-    assert "quantity must be a whole number from 1 to 1000." in response.get_data(as_text=True)
+    assert "Copies must be a whole number from 1 to 1000." in response.get_data(as_text=True)
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Sale)) == 0
     assert db.session.scalar(sa.select(sa.func.count()).select_from(ClientOperation)) == 0
 

@@ -13,6 +13,7 @@ from datetime import datetime
 
 from email_validator import EmailNotValidError, validate_email
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 
 from stallapp.accounts.models import User
 from stallapp.database import utcnow
@@ -116,12 +117,25 @@ class Operation:
         return hashlib.sha256(canonical.encode()).hexdigest()
 
 
+#: How a field is named in a message, as the sale screen labels it (the phone shows the message
+#: in its "not recorded" list, the form next to the field); others keep their JSON name.
+FIELD_LABELS = {
+    "publication_id": _l("Title"),
+    "quantity": _l("Copies"),
+    "offer_id": _l("Subscription"),
+    "amount": _l("Amount"),
+    "currency": _l("Currency"),
+    "name": _l("Name"),
+    "email": _l("Email"),
+}
+
+
 def _int(value, name: str, op_id, low: int, high: int) -> int:
     if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
         raise BadOperation(
             _(
                 "%(field)s must be a whole number from %(low)d to %(high)d.",
-                field=name,
+                field=FIELD_LABELS.get(name, name),
                 low=low,
                 high=high,
             ),
@@ -133,12 +147,20 @@ def _int(value, name: str, op_id, low: int, high: int) -> int:
 def _text(value, name: str, op_id, max_length: int) -> str:
     if not isinstance(value, str) or len(value) > max_length:
         raise BadOperation(
-            _("%(field)s must be text of at most %(max)d characters.", field=name, max=max_length),
+            _(
+                "%(field)s must be text of at most %(max)d characters.",
+                field=FIELD_LABELS.get(name, name),
+                max=max_length,
+            ),
             op_id,
         )
     if has_control_characters(value):
         raise BadOperation(
-            _("%(field)s may not contain control characters or line breaks.", field=name), op_id
+            _(
+                "%(field)s may not contain control characters or line breaks.",
+                field=FIELD_LABELS.get(name, name),
+            ),
+            op_id,
         )
     return value.strip()
 

@@ -48,6 +48,7 @@ from stallapp.sales.forms import TillSettingsForm
 from stallapp.sales.late import held_count
 from stallapp.sales.models import EventTill, PaymentMethod, Sale
 from stallapp.sales.operations import (
+    FIELD_LABELS,
     BadOperation,
     Operation,
     OperationConflict,
@@ -235,7 +236,9 @@ def _int_field(name: str):
         return None
     number = whole_number(value, LARGEST_ID)
     if number is None:
-        raise BadOperation(_("%(field)s must be a whole number.", field=name))
+        raise BadOperation(
+            _("%(field)s must be a whole number.", field=FIELD_LABELS.get(name, name))
+        )
     return number
 
 
