@@ -1,5 +1,6 @@
 """Builders shared by the stock and sales tests: a group with a store, titles, an event."""
 
+import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -7,6 +8,23 @@ import pytest
 from stallapp.stock import services as stock
 from stallapp.stock.models import PublicationKind
 from tests.builders import event_row
+
+
+def screen_url(event):
+    """The sale screen of ``event`` (of the ``uk`` group)."""
+    return f"/groups/uk/sell/{event.id}"
+
+
+def tap(client, event, publication, **fields):
+    """Post the sale screen's form for ``publication``: one sale at list price unless ``fields``
+    say otherwise."""
+    data = {
+        "operation_id": fields.pop("operation_id", str(uuid.uuid4())),
+        "type": fields.pop("type", "sale"),
+        "publication_id": str(publication.id),
+        **fields,
+    }
+    return client.post(f"{screen_url(event)}/record", data=data)
 
 
 @pytest.fixture

@@ -2,7 +2,6 @@
 never shown after a title, price or offer changed, whoever changed it and however."""
 
 import re
-import uuid
 
 import pytest
 import sqlalchemy as sa
@@ -23,10 +22,11 @@ from stallapp.stock.sale_catalogue import (
     sale_catalogue,
 )
 from tests.conftest import PASSWORD, base_test_config
+from tests.sales_fixtures import screen_url, tap
 
 
 def screen(client, event) -> str:
-    response = client.get(f"/groups/uk/sell/{event.id}")
+    response = client.get(screen_url(event))
     assert response.status_code == 200
     return response.get_data(as_text=True)
 
@@ -216,15 +216,7 @@ def test_sales_packing_and_event_edits_keep_the_stamp(
 ):
     before = stamp_of(db, event.group)
     login_as(member)
-    response = client.post(
-        f"/groups/uk/sell/{event.id}/record",
-        data={
-            "operation_id": str(uuid.uuid4()),
-            "type": "sale",
-            "publication_id": str(stall["journal"].id),
-        },
-    )
-    assert response.status_code == 302
+    assert tap(client, event, stall["journal"]).status_code == 302
     stock.pack_for_event(db.session, store, event, {stall["book"]: 1}, organiser)
     db.session.get(Event, event.id).title = "Peterborough stall, moved"
     db.session.commit()
@@ -296,15 +288,7 @@ def test_the_pickers_titles_are_escaped_and_a_refused_choice_stays_chosen(
     assert f'<option value="{unpacked.id}">Aurora &lt;b&gt;&#34;61&#34;&lt;/b&gt;</option>' in page
     assert "<b>" not in page
 
-    response = client.post(
-        f"/groups/uk/sell/{event.id}/record",
-        data={
-            "operation_id": str(uuid.uuid4()),
-            "type": "sale",
-            "publication_id": str(unpacked.id),
-            "quantity": "0",
-        },
-    )
+    response = tap(client, event, unpacked, quantity="0")
     assert response.status_code == 400
     page = response.get_data(as_text=True)
     assert f'<option value="{unpacked.id}" selected>' in page

@@ -18,20 +18,7 @@ from stallapp.stock import corrections
 from stallapp.stock import services as stock
 from stallapp.stock.models import Place, StockMovement
 from stallapp.stock.sale_catalogue import forget_kept_catalogues
-
-
-def screen_url(event):
-    return f"/groups/uk/sell/{event.id}"
-
-
-def tap(client, event, publication, **fields):
-    data = {
-        "operation_id": fields.pop("operation_id", str(uuid.uuid4())),
-        "type": fields.pop("type", "sale"),
-        "publication_id": str(publication.id),
-        **fields,
-    }
-    return client.post(f"{screen_url(event)}/record", data=data)
+from tests.sales_fixtures import screen_url, tap
 
 
 @pytest.fixture

@@ -130,12 +130,17 @@ FIELD_LABELS = {
 }
 
 
+def field_label(name: str):
+    """Return how the field ``name`` is named in a message (see :data:`FIELD_LABELS`)."""
+    return FIELD_LABELS.get(name, name)
+
+
 def _int(value, name: str, op_id, low: int, high: int) -> int:
     if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
         raise BadOperation(
             _(
                 "%(field)s must be a whole number from %(low)d to %(high)d.",
-                field=FIELD_LABELS.get(name, name),
+                field=field_label(name),
                 low=low,
                 high=high,
             ),
@@ -149,7 +154,7 @@ def _text(value, name: str, op_id, max_length: int) -> str:
         raise BadOperation(
             _(
                 "%(field)s must be text of at most %(max)d characters.",
-                field=FIELD_LABELS.get(name, name),
+                field=field_label(name),
                 max=max_length,
             ),
             op_id,
@@ -158,7 +163,7 @@ def _text(value, name: str, op_id, max_length: int) -> str:
         raise BadOperation(
             _(
                 "%(field)s may not contain control characters or line breaks.",
-                field=FIELD_LABELS.get(name, name),
+                field=field_label(name),
             ),
             op_id,
         )

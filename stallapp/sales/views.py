@@ -48,10 +48,10 @@ from stallapp.sales.forms import TillSettingsForm
 from stallapp.sales.late import held_count
 from stallapp.sales.models import EventTill, PaymentMethod, Sale
 from stallapp.sales.operations import (
-    FIELD_LABELS,
     BadOperation,
     Operation,
     OperationConflict,
+    field_label,
     parse_batch,
     parse_operation,
 )
@@ -130,12 +130,7 @@ def _sale_event(group: Group, event_id: int) -> Event:
 def _sale_event_and_till(group: Group, event_id: int) -> tuple[Event, EventTill]:
     """Load the event of the group (404 for another group's) with its till settings, the
     defaults before the first sale, in one query: the sale screen's every load needs both."""
-    row = db.session.execute(
-        _event_statement(whole_till=True), {"event_id": event_id, "group_id": group.id}
-    ).first()
-    if row is None:
-        abort(404)
-    event, till = row
+    event, till = _event_row(group, event_id, whole_till=True)
     return event, till or tills.default_till(event)
 
 
@@ -146,13 +141,18 @@ def _sale_event_and_currency(group: Group, event_id: int) -> tuple[Event, str]:
     Only the currency is read, not the till: the till is read again under its lock, and a copy
     already in the session would not be refreshed by that read.
     """
+    event, main_currency = _event_row(group, event_id, whole_till=False)
+    return event, main_currency or group.currency
+
+
+def _event_row(group: Group, event_id: int, *, whole_till: bool) -> sa.Row:
+    """The group's event with its till (or only the till's currency); 404 for another group's."""
     row = db.session.execute(
-        _event_statement(whole_till=False), {"event_id": event_id, "group_id": group.id}
+        _event_statement(whole_till), {"event_id": event_id, "group_id": group.id}
     ).first()
     if row is None:
         abort(404)
-    event, main_currency = row
-    return event, main_currency or group.currency
+    return row
 
 
 @cache
@@ -236,9 +236,7 @@ def _int_field(name: str):
         return None
     number = whole_number(value, LARGEST_ID)
     if number is None:
-        raise BadOperation(
-            _("%(field)s must be a whole number.", field=FIELD_LABELS.get(name, name))
-        )
+        raise BadOperation(_("%(field)s must be a whole number.", field=field_label(name)))
     return number
 
 

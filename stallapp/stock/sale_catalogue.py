@@ -23,7 +23,8 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session, selectinload
 
 from stallapp.accounts.models import Group
-from stallapp.stock.models import Publication, SubscriptionOffer
+from stallapp.stock import services as stock
+from stallapp.stock.models import Publication
 
 #: Groups whose catalogue a worker keeps at most; the least recently read is dropped first.
 KEPT_GROUPS = 256
@@ -117,8 +118,12 @@ def forget_kept_catalogues() -> None:
         _kept.clear()
 
 
+def _prices(rows) -> tuple[Price, ...]:
+    return tuple(Price(row.currency, row.amount) for row in rows)
+
+
 def read_sale_catalogue(session: Session, group: Group) -> SaleCatalogue:
-    """Read ``group``'s catalogue from the database, in three statements."""
+    """Read ``group``'s catalogue from the database: titles, their prices, offers and theirs."""
     publications = session.scalars(
         sa.select(Publication)
         .where(Publication.group_id == group.id)
@@ -131,16 +136,12 @@ def read_sale_catalogue(session: Session, group: Group) -> SaleCatalogue:
             full_title=publication.full_title,
             is_free=publication.is_free,
             active=publication.active,
-            prices=tuple(Price(price.currency, price.amount) for price in publication.prices),
+            prices=_prices(publication.prices),
         )
         for publication in publications
     )
-    offers = session.scalars(
-        sa.select(SubscriptionOffer)
-        .where(SubscriptionOffer.group_id == group.id)
-        .options(selectinload(SubscriptionOffer.prices))
-        .order_by(SubscriptionOffer.name, SubscriptionOffer.id)
-    ).all()
+    # Retired offers too: their prices' currencies stay on the screen's menus.
+    offers = stock.subscription_offers_of(session, group)
     currencies = {price.currency for title in titles for price in title.prices}
     currencies.update(price.currency for offer in offers for price in offer.prices)
     return SaleCatalogue(
@@ -149,7 +150,7 @@ def read_sale_catalogue(session: Session, group: Group) -> SaleCatalogue:
             CatalogueOffer(
                 id=offer.id,
                 name=offer.name,
-                prices=tuple(Price(price.currency, price.amount) for price in offer.prices),
+                prices=_prices(offer.prices),
             )
             for offer in offers
             if offer.active
